@@ -1,0 +1,57 @@
+"""Curate WARC files into clean text (Llama 3 §3.1.1 web-data curation) on Spark.
+
+    spark-submit jobs/curate.py                       # local mode, the shipped sample_data shards -> ./out
+    spark-submit --master spark://host:7077 jobs/curate.py --input 's3a://bucket/crawl/*.warc.gz' --output s3a://bucket/out
+    spark-submit jobs/curate.py --input warc.paths.gz --io.input-prefix https://data.commoncrawl.org/
+
+Every threshold is an option (below) or a key of a TOML file given with --config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipeline.config import add_config_arguments, config_from_arguments
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="spark-submit jobs/curate.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--input", dest="cfg::io::input", metavar="PATHS",
+                        help="WARC files: comma-separated globs, directories or list files such as warc.paths.gz "
+                             "(local, hdfs://, s3a://, ...); same as --io.input (default: sample_data/shards)")
+    parser.add_argument("--output", dest="cfg::io::output", metavar="DIR",
+                        help="output directory; same as --io.output (default: out)")
+    parser.add_argument("--config", metavar="TOML", help="TOML file with [section] tables overriding the defaults")
+    parser.add_argument("--master", help="Spark master when not run through spark-submit (default: local[*])")
+    parser.add_argument("--log-level", default="WARN", help="Spark log level (default: WARN)")
+    add_config_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        config = config_from_arguments(args, args.config)
+    except (ValueError, OSError) as exc:
+        print(f"curate: bad configuration: {exc}", file=sys.stderr)
+        return 2
+
+    from pipeline.spark.curate import run_curation
+    from pipeline.spark.session import build_spark
+
+    spark = build_spark(master=args.master, log_level=args.log_level)
+    try:
+        stats = run_curation(spark, config)
+    except FileNotFoundError as exc:
+        print(f"curate: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        spark.stop()
+    return 0 if stats.balanced else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

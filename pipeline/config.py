@@ -1,0 +1,168 @@
+"""The one configuration object of the curation job, with the paper's defaults.
+
+:class:`CurateConfig` is made of one section per stage; each section is defined beside the code it configures
+(its defaults and their reasons are there). Every field can be overridden from a TOML file (a ``[section]`` table
+per section) and from the command line as ``--section.field VALUE``; tuples are given comma-separated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.dedup.url_dedup import UrlDedupConfig
+from pipeline.extraction import ExtractionConfig
+from pipeline.filters.url_safety import SafetyConfig
+from pipeline.filters.warc_record import RecordConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_INPUT = str(REPO_ROOT / "sample_data" / "shards" / "*.warc.gz")
+
+
+@dataclass(frozen=True)
+class IoConfig:
+    # WARC inputs: globs, directories, or list files (``*.paths``/``*.paths.gz``, one path per line, as Common
+    # Crawl's warc.paths); comma-separated. Local paths or fsspec URLs (s3://, s3a://, hdfs://, gs://, https://).
+    input: str = SAMPLE_INPUT
+    # Prefix joined to relative entries of a list file (Common Crawl: s3://commoncrawl/ or https://data.commoncrawl.org/).
+    input_prefix: str = ""
+    # Output directory: documents/ (Parquet), rejected/ (Parquet), stats.json.
+    output: str = "out"
+    # Also write every rejected record with its stage and reason.
+    write_rejected: bool = True
+    # Overwrite an existing output directory.
+    overwrite: bool = True
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    # Records per extraction task: Common Crawl files (~40k records) are split so no task runs for long and
+    # stragglers stay short; each task seeks to its first record (per-record gzip members make that possible).
+    records_per_extract_task: int = 2000
+    # Rows per Arrow batch handed between Python and the JVM (bounds worker memory).
+    rows_per_batch: int = 256
+    # Output Parquet files per dataset (0: one per task).
+    output_files: int = 0
+
+
+@dataclass(frozen=True)
+class CurateConfig:
+    io: IoConfig = field(default_factory=IoConfig)
+    record: RecordConfig = field(default_factory=RecordConfig)
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
+    url_dedup: UrlDedupConfig = field(default_factory=UrlDedupConfig)
+    extraction: ExtractionConfig = field(default_factory=ExtractionConfig)
+    spark: SparkConfig = field(default_factory=SparkConfig)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> CurateConfig:
+        with open(path, "rb") as fh:
+            return cls().updated(tomllib.load(fh))
+
+    def updated(self, overrides: dict[str, dict[str, typing.Any]]) -> CurateConfig:
+        """A copy with ``{section: {field: value}}`` applied; unknown names raise ValueError."""
+        sections = {}
+        for name, values in overrides.items():
+            section = getattr(self, name, None)
+            if not dataclasses.is_dataclass(section):
+                raise ValueError(f"unknown config section [{name}]; known: {', '.join(_section_names())}")
+            hints = typing.get_type_hints(type(section))
+            known = {f.name for f in dataclasses.fields(section)}
+            unknown = set(values) - known
+            if unknown:
+                raise ValueError(f"unknown key(s) {sorted(unknown)} in [{name}]; known: {sorted(known)}")
+            sections[name] = dataclasses.replace(
+                section, **{k: _coerce(v, hints[k], f"{name}.{k}") for k, v in values.items()}
+            )
+        return dataclasses.replace(self, **sections)
+
+
+def _section_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(CurateConfig)]
+
+
+def _coerce(value, hint, name: str):
+    """Convert a TOML or command-line value to the field's declared type."""
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        (item_type, *_rest) = typing.get_args(hint)
+        items = value.split(",") if isinstance(value, str) else list(value)
+        return tuple(_coerce(v.strip() if isinstance(v, str) else v, item_type, name) for v in items if v != "")
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("", "none", "null")):
+            return None
+        return _coerce(value, args[0], name)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{name}: expected true/false, got {value!r}")
+    try:
+        return hint(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: cannot read {value!r} as {hint.__name__}") from exc
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--section.field`` option per config field, with its default and the comment beside it as help."""
+    defaults = CurateConfig()
+    for section_field in dataclasses.fields(CurateConfig):
+        section = getattr(defaults, section_field.name)
+        group = parser.add_argument_group(f"[{section_field.name}] ({type(section).__name__})")
+        comments = _field_comments(type(section))
+        for f in dataclasses.fields(section):
+            default = getattr(section, f.name)
+            shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+            group.add_argument(
+                f"--{section_field.name}.{f.name}".replace("_", "-"),
+                dest=f"cfg::{section_field.name}::{f.name}",
+                default=None,
+                metavar="VALUE",
+                help=f"{comments.get(f.name, '')} (default: {shown})".strip(),
+            )
+
+
+def config_from_arguments(args: argparse.Namespace, config_file: str | None = None) -> CurateConfig:
+    """The config file (if any) overridden by every ``--section.field`` given on the command line."""
+    config = CurateConfig.from_toml(config_file) if config_file else CurateConfig()
+    overrides: dict[str, dict[str, typing.Any]] = {}
+    for dest, value in vars(args).items():
+        if dest.startswith("cfg::") and value is not None:
+            _, section, name = dest.split("::")
+            overrides.setdefault(section, {})[name] = value
+    return config.updated(overrides)
+
+
+def _field_comments(cls) -> dict[str, str]:
+    """The ``# comment`` lines written above each field in the dataclass source, used as --help text."""
+    import inspect
+
+    try:
+        lines = inspect.getsource(cls).splitlines()
+    except (OSError, TypeError):
+        return {}
+    comments, pending = {}, []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            pending.append(stripped.lstrip("# "))
+        elif ":" in stripped and not stripped.startswith(("class", "@", "def", '"')):
+            comments[stripped.split(":", 1)[0].strip()] = " ".join(pending)
+            pending = []
+        else:
+            pending = []
+    return comments

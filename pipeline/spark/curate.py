@@ -1,0 +1,129 @@
+"""The curation job: read -> safety -> url_dedup -> extract -> write, with accounting.
+
+Each stage's result is persisted and counted before the next starts, which gives a progress line with exact
+numbers per stage. Until extraction the persisted rows are the small record index (no page bodies); extraction
+output (text) is persisted once and written from there.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from pipeline.config import CurateConfig
+from pipeline.filters.url_safety import UrlSafetyFilter
+from pipeline.inputs import expand_inputs
+from pipeline.spark import stages
+from pipeline.spark.schema import DOCUMENT_SCHEMA, REJECTED_COLUMNS, STAGES
+from pipeline.stats import RunStats, build_stats, format_stage_line, format_summary
+
+
+def _ledger(df: DataFrame, payload_col: str, text_col: str | None) -> DataFrame:
+    """(stage, reason, records, payload bytes, text bytes) aggregated: the input of the statistics."""
+    text_bytes = F.sum(F.octet_length(text_col)) if text_col else F.lit(0)
+    return df.groupBy("stage", "reason").agg(
+        F.count(F.lit(1)).alias("records"),
+        F.coalesce(F.sum(payload_col), F.lit(0)).alias("payload_bytes"),
+        F.coalesce(text_bytes, F.lit(0)).alias("text_bytes"),
+    )
+
+
+class CurationRun:
+    """One run of the job over ``config``; ``run()`` returns the statistics (also written as stats.json)."""
+
+    def __init__(self, spark: SparkSession, config: CurateConfig, log: Callable[[str], None] = print):
+        self.spark, self.config, self.log = spark, config, log
+        self.seconds: dict[str, float] = {}
+        self._persisted: list[DataFrame] = []
+
+    def _materialise(self, name: str, df: DataFrame, started: float) -> DataFrame:
+        df = df.persist(StorageLevel.MEMORY_AND_DISK)
+        self._persisted.append(df)
+        df.count()
+        self.seconds[name] = time.perf_counter() - started
+        return df
+
+    def _progress(self, ledgers: list[DataFrame], upto: str) -> None:
+        stats = self._stats(ledgers)
+        index = STAGES.index(upto)
+        self.log(format_stage_line(index + 1, len(STAGES), stats.stages[index]))
+
+    def _stats(self, ledgers: list[DataFrame], **extra) -> RunStats:
+        rows = [tuple(r) for ledger in ledgers for r in ledger.collect()]
+        return build_stats(rows, STAGES, seconds=self.seconds, **extra)
+
+    def run(self) -> RunStats:
+        cfg = self.config
+        paths = expand_inputs(cfg.io.input, cfg.io.input_prefix)
+        self.log(f"curate: {len(paths)} WARC file(s) -> {cfg.io.output}")
+        safety = self.spark.sparkContext.broadcast(UrlSafetyFilter.from_config(cfg.safety))
+        try:
+            return self._run(paths, safety)
+        finally:
+            for df in self._persisted:
+                df.unpersist()
+            safety.unpersist()
+
+    def _run(self, paths: list[str], safety) -> RunStats:
+        cfg = self.config
+        t = time.perf_counter()
+        index = self._materialise("read", stages.read_stage(self.spark, paths, cfg), t)
+        self._progress([_ledger(index, "payload_bytes", None)], "read")
+
+        t = time.perf_counter()
+        index = self._materialise("safety", stages.safety_stage(index, safety, cfg), t)
+        self._progress([_ledger(index, "payload_bytes", None)], "safety")
+
+        t = time.perf_counter()
+        if cfg.url_dedup.enabled:
+            index = self._materialise("url_dedup", stages.url_dedup_stage(index), t)
+        index_ledger = _ledger(stages.rejected(index), "payload_bytes", None)
+        self._progress([_ledger(index, "payload_bytes", None)], "url_dedup")
+
+        t = time.perf_counter()
+        extracted = self._materialise("extract", stages.extract_stage(index, cfg), t)
+        ledgers = [index_ledger, _ledger(extracted, "html_bytes", "text")]
+        self._progress(ledgers, "extract")
+
+        t = time.perf_counter()
+        self._write(index, extracted)
+        self.seconds["write"] = time.perf_counter() - t
+        problems = [
+            r.asDict() for r in index.where(F.col("reason") == "read_error")
+            .select("source_file", "source_record", "detail").orderBy("source_file").limit(1000).collect()
+        ]
+        stats = self._stats(ledgers, input_files=len(paths), input_problems=problems)
+        self._write_json(stats)
+        self.log(f"[write] documents, rejected records and stats.json in {self.seconds['write']:.1f}s")
+        self.log(format_summary(stats))
+        return stats
+
+    def _write(self, index: DataFrame, extracted: DataFrame) -> None:
+        out, files = self.config.io.output.rstrip("/"), self.config.spark.output_files
+        mode = "overwrite" if self.config.io.overwrite else "errorifexists"
+        documents = stages.pending(extracted).select(*DOCUMENT_SCHEMA.names)
+        if files:
+            documents = documents.coalesce(files)
+        documents.write.mode(mode).parquet(f"{out}/documents")
+        if self.config.io.write_rejected:
+            dropped = stages.rejected(index).select(*REJECTED_COLUMNS).unionByName(
+                stages.rejected(extracted).select(*REJECTED_COLUMNS)
+            )
+            if files:
+                dropped = dropped.coalesce(files)
+            dropped.write.mode(mode).parquet(f"{out}/rejected")
+
+    def _write_json(self, stats: RunStats) -> None:
+        import fsspec
+
+        with fsspec.open(f"{self.config.io.output.rstrip('/')}/stats.json", "w", auto_mkdir=True) as fh:
+            json.dump(stats.to_dict(), fh, indent=2, default=str)
+
+
+def run_curation(spark: SparkSession, config: CurateConfig, log: Callable[[str], None] = print) -> RunStats:
+    return CurationRun(spark, config, log).run()

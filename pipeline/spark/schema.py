@@ -1,0 +1,92 @@
+"""The document schema (one, documented) and the record index the job builds before extraction.
+
+Output ``documents/`` (Parquet), one row per kept document:
+
+| column | type | meaning |
+|---|---|---|
+| id | string | WARC-Record-ID of the response (the UUID, without ``<urn:uuid:...>``) |
+| url | string | WARC-Target-URI as crawled |
+| url_key | string | normalised URL used for URL dedup (:func:`pipeline.urls.url_dedup_key`) |
+| host | string | lower-case host name |
+| domain | string | registered domain (eTLD+1) of the host |
+| fetch_time | timestamp (UTC) | WARC-Date |
+| source_file | string | WARC file the record came from |
+| source_offset | long | byte offset of the record in that file (compressed offset for .warc.gz) |
+| source_record | int | 0-based position of the record in that file |
+| charset | string | codec used to decode the HTML |
+| html_bytes | long | size of the HTTP body |
+| text | string | extracted plain text (no markdown markers; code and TeX kept) |
+| language | string | ISO 639 code, filled by the language-ID stage (null until then) |
+| language_score | double | language-ID confidence (null until then) |
+| scores | map<string,double> | model scores by classifier name, filled by later stages |
+| signals | map<string,double> | heuristic signals by name, filled by later stages (kept so users can re-threshold) |
+
+Output ``rejected/`` (Parquet), one row per record not kept: ``id, url, domain, fetch_time, source_file,
+source_offset, source_record, stage, reason, detail`` where ``stage`` is the step that dropped it (``read``,
+``safety``, ``url_dedup``, ``extract``), ``reason`` a short snake_case code and ``detail`` the evidence (the HTTP
+status, the listed domain, the id of the kept duplicate, an error message).
+"""
+
+from __future__ import annotations
+
+from pyspark.sql.types import (
+    DoubleType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+STAGES = ("read", "safety", "url_dedup", "extract")
+
+_PROVENANCE = [
+    StructField("id", StringType(), False),
+    StructField("url", StringType(), True),
+    StructField("url_key", StringType(), True),
+    StructField("host", StringType(), True),
+    StructField("domain", StringType(), True),
+    StructField("fetch_time", TimestampType(), True),
+    StructField("source_file", StringType(), False),
+    StructField("source_offset", LongType(), True),
+    StructField("source_record", IntegerType(), False),
+]
+_VERDICT = [
+    StructField("stage", StringType(), True),
+    StructField("reason", StringType(), True),
+    StructField("detail", StringType(), True),
+]
+
+DOCUMENT_SCHEMA = StructType(
+    _PROVENANCE
+    + [
+        StructField("charset", StringType(), True),
+        StructField("html_bytes", LongType(), True),
+        StructField("text", StringType(), True),
+        StructField("language", StringType(), True),
+        StructField("language_score", DoubleType(), True),
+        StructField("scores", MapType(StringType(), DoubleType()), True),
+        StructField("signals", MapType(StringType(), DoubleType()), True),
+    ]
+)
+
+# One row per WARC record (or per unreadable remainder of a file), before any page is extracted.
+INDEX_SCHEMA = StructType(
+    _PROVENANCE
+    + [
+        StructField("warc_type", StringType(), True),
+        StructField("http_status", IntegerType(), True),
+        StructField("content_type", StringType(), True),
+        StructField("http_charset", StringType(), True),
+        StructField("payload_bytes", LongType(), True),
+    ]
+    + _VERDICT
+)
+
+# What the extraction step returns: a document, or the same columns with a verdict.
+EXTRACTED_SCHEMA = StructType(DOCUMENT_SCHEMA.fields + _VERDICT)
+
+REJECTED_COLUMNS = ["id", "url", "domain", "fetch_time", "source_file", "source_offset", "source_record",
+                    *[f.name for f in _VERDICT]]

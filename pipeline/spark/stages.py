@@ -1,0 +1,138 @@
+"""Spark wiring of the foundation steps: each stage is a DataFrame -> DataFrame function around the plain-Python
+steps of :mod:`pipeline.record_steps`, exchanging Arrow batches with the Python workers (``mapInArrow``)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from pipeline.config import CurateConfig
+from pipeline.record_steps import extract_documents, index_warc, screen_url
+from pipeline.spark.schema import EXTRACTED_SCHEMA, INDEX_SCHEMA
+from pipeline.warc_reader import source_name
+
+
+@functools.lru_cache(maxsize=None)
+def arrow_schema(spark_schema) -> pa.Schema:
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(spark_schema)
+
+
+def to_batches(rows: Iterable[dict], spark_schema, rows_per_batch: int) -> Iterator[pa.RecordBatch]:
+    """Group dict rows into Arrow record batches of at most ``rows_per_batch`` rows (bounded worker memory)."""
+    schema = arrow_schema(spark_schema)
+    buffer = []
+    for row in rows:
+        buffer.append(row)
+        if len(buffer) >= rows_per_batch:
+            yield pa.RecordBatch.from_pylist(buffer, schema=schema)
+            buffer = []
+    if buffer:
+        yield pa.RecordBatch.from_pylist(buffer, schema=schema)
+
+
+def pending(df: DataFrame) -> DataFrame:
+    """Rows no stage has rejected yet."""
+    return df.where(F.col("stage").isNull())
+
+
+def rejected(df: DataFrame) -> DataFrame:
+    return df.where(F.col("stage").isNotNull())
+
+
+def read_stage(spark: SparkSession, paths: list[str], config: CurateConfig) -> DataFrame:
+    """Stage ``read``: the record index of every file, one Spark task per file."""
+    record_config, batch = config.record, config.spark.rows_per_batch
+    tasks = [(path, source_name(path)) for path in paths]
+    files = spark.createDataFrame(
+        spark.sparkContext.parallelize(tasks, max(len(tasks), 1)), "path string, source_file string"
+    )
+
+    def index_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for files_batch in batches:
+            for task in files_batch.to_pylist():
+                yield from to_batches(index_warc(task["path"], task["source_file"], record_config), INDEX_SCHEMA, batch)
+
+    return files.mapInArrow(index_files, INDEX_SCHEMA)
+
+
+def safety_stage(index: DataFrame, safety_broadcast, config: CurateConfig) -> DataFrame:
+    """Stage ``safety``: URL key, host, domain and the block-list verdict of every pending record.
+
+    The filter (block list as a hash array) is built once on the driver and broadcast, so executors need no
+    access to the list files."""
+    batch = config.spark.rows_per_batch
+
+    def screen(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        safety = safety_broadcast.value
+        for rows in batches:
+            yield from to_batches((screen_url(row, safety) for row in rows.to_pylist()), INDEX_SCHEMA, batch)
+
+    return rejected(index).unionByName(pending(index).mapInArrow(screen, INDEX_SCHEMA))
+
+
+def url_dedup_stage(index: DataFrame) -> DataFrame:
+    """Stage ``url_dedup``: per URL key keep the latest fetch, ties to the smallest id
+    (:func:`pipeline.dedup.url_dedup.recency_key`); the others become ``url_duplicate`` of the kept id.
+
+    A window over the key: a shuffle of index rows only (no page bodies), never a collect."""
+    by_url = Window.partitionBy("url_key").orderBy(F.col("fetch_time").desc_nulls_last(), F.col("id").asc())
+    ranked = pending(index).withColumn("_rank", F.row_number().over(by_url)).withColumn(
+        "_kept", F.first("id").over(by_url)
+    )
+    duplicate = F.col("_rank") > 1
+    deduped = ranked.withColumns({
+        "stage": F.when(duplicate, F.lit("url_dedup")),
+        "reason": F.when(duplicate, F.lit("url_duplicate")),
+        "detail": F.when(duplicate, F.col("_kept")),
+    }).drop("_rank", "_kept")
+    return rejected(index).unionByName(deduped)
+
+
+def extract_stage(index: DataFrame, config: CurateConfig) -> DataFrame:
+    """Stage ``extract``: re-read the surviving records and extract their text.
+
+    Survivors are grouped by file into tasks of ``records_per_extract_task`` consecutive records; each task seeks
+    to its first record and reads on from there, so only kept pages are decompressed twice and parsed once."""
+    per_task, batch, extraction = config.spark.records_per_extract_task, config.spark.rows_per_batch, config.extraction
+    survivors = pending(index).withColumn(
+        "_task",
+        F.floor((F.row_number().over(Window.partitionBy("source_file").orderBy("source_record")) - 1) / per_task),
+    )
+    tasks = max(survivors.select("source_file", "_task").distinct().count(), 1)
+    ordered = survivors.repartition(tasks, "source_file", "_task").sortWithinPartitions(
+        "source_file", "_task", "source_record"
+    )
+
+    def extract(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        extractor = _extractor(extraction)
+        yield from to_batches(_extract_groups(batches, extractor), EXTRACTED_SCHEMA, batch)
+
+    return ordered.mapInArrow(extract, EXTRACTED_SCHEMA)
+
+
+def _extract_groups(batches: Iterator[pa.RecordBatch], extractor) -> Iterator[dict]:
+    group, key = [], None
+    for rows in batches:
+        for row in rows.to_pylist():
+            row_key = (row["source_file"], row["_task"])
+            if group and row_key != key:
+                yield from extract_documents(key[0], group, extractor)
+                group = []
+            group.append(row)
+            key = row_key
+    if group:
+        yield from extract_documents(key[0], group, extractor)
+
+
+@functools.lru_cache(maxsize=4)
+def _extractor(extraction_config):
+    """One extractor per Python worker and config (built lazily, reused across tasks)."""
+    from pipeline.extraction import HtmlExtractor
+
+    return HtmlExtractor(extraction_config)

@@ -1,0 +1,118 @@
+"""Per-stage statistics: documents and bytes in and out, drop reasons, wall time.
+
+Built from a handful of aggregated rows ``(stage, reason, records, payload_bytes, text_bytes)`` where ``stage`` is
+the stage that rejected the records, or None for the records kept; so the numbers always balance:
+records read = kept + rejected.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class StageStats:
+    stage: str
+    docs_in: int = 0
+    docs_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    seconds: float | None = None
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RunStats:
+    stages: list[StageStats]
+    records_read: int
+    kept: int
+    rejected: int
+    input_files: int
+    input_problems: list[dict] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return self.records_read == self.kept + self.rejected
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "balanced": self.balanced}
+
+
+def build_stats(
+    rows: Iterable[tuple[str | None, str | None, int, int, int]],
+    stage_order: Sequence[str],
+    text_stages: Sequence[str] = ("extract",),
+    seconds: dict[str, float] | None = None,
+    input_files: int = 0,
+    input_problems: list[dict] | None = None,
+) -> RunStats:
+    """Per-stage figures from aggregated rows. Stages in ``text_stages`` output text bytes (not payload bytes)."""
+    rejected = {s: Counter() for s in stage_order}
+    rejected_payload, rejected_text = Counter(), Counter()
+    kept = kept_payload = kept_text = 0
+    for stage, reason, records, payload_bytes, text_bytes in rows:
+        if stage is None:
+            kept += records
+            kept_payload += payload_bytes or 0
+            kept_text += text_bytes or 0
+            continue
+        if stage not in rejected:
+            raise ValueError(f"unknown stage {stage!r} (known: {', '.join(stage_order)})")
+        rejected[stage][reason] += records
+        rejected_payload[stage] += payload_bytes or 0
+        rejected_text[stage] += text_bytes or 0
+    docs = kept + sum(sum(c.values()) for c in rejected.values())
+    size = kept_payload + sum(rejected_payload.values())
+    stages, text_mode = [], False
+    for i, name in enumerate(stage_order):
+        entry = StageStats(name, docs_in=docs, bytes_in=size, seconds=(seconds or {}).get(name),
+                           rejected=dict(rejected[name].most_common()))
+        docs -= sum(rejected[name].values())
+        if name in text_stages:  # bytes are counted as extracted text from here on
+            size = kept_text + sum(rejected_text[later] for later in stage_order[i + 1:])
+            text_mode = True
+        else:
+            size -= rejected_text[name] if text_mode else rejected_payload[name]
+        entry.docs_out, entry.bytes_out = docs, size
+        stages.append(entry)
+    total = stages[0].docs_in if stages else kept
+    return RunStats(stages, records_read=total, kept=kept, rejected=total - kept,
+                    input_files=input_files, input_problems=input_problems or [])
+
+
+def format_stage_line(index: int, count: int, entry: StageStats) -> str:
+    top = ", ".join(f"{reason} {n:,}" for reason, n in list(entry.rejected.items())[:3])
+    secs = f"{entry.seconds:7.1f}s" if entry.seconds is not None else "        "
+    return (f"[{index}/{count}] {entry.stage:<10} {entry.docs_in:>10,} in -> {entry.docs_out:>10,} out {secs}"
+            + (f"   dropped: {top}" if top else ""))
+
+
+def format_summary(stats: RunStats, top_reasons: int = 8) -> str:
+    """The table printed at the end of a run."""
+    lines = [
+        f"{'stage':<10} {'docs in':>11} {'docs out':>11} {'MB in':>9} {'MB out':>9} {'seconds':>8}",
+        "-" * 62,
+    ]
+    for s in stats.stages:
+        secs = f"{s.seconds:8.1f}" if s.seconds is not None else f"{'':>8}"
+        lines.append(f"{s.stage:<10} {s.docs_in:>11,} {s.docs_out:>11,} {s.bytes_in / 1e6:>9.2f} "
+                     f"{s.bytes_out / 1e6:>9.2f} {secs}")
+    lines.append("-" * 62)
+    status = "balanced" if stats.balanced else "NOT BALANCED"
+    lines.append(f"records read {stats.records_read:,} = kept {stats.kept:,} + rejected {stats.rejected:,} "
+                 f"({status}); input files {stats.input_files:,}")
+    reasons = Counter()
+    for s in stats.stages:
+        for reason, n in s.rejected.items():
+            reasons[(s.stage, reason)] += n
+    if reasons:
+        lines.append("top drop reasons:")
+        for (stage, reason), n in reasons.most_common(top_reasons):
+            lines.append(f"  {n:>10,}  {stage}/{reason}")
+    if stats.input_problems:
+        lines.append(f"input problems ({len(stats.input_problems)} file(s) not read to the end):")
+        for problem in stats.input_problems[:10]:
+            lines.append(f"  {problem['source_file']}: {problem['detail']}")
+    return "\n".join(lines)
