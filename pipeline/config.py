@@ -25,8 +25,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_INPUT = str(REPO_ROOT / "sample_data" / "shards" / "*.warc.gz")
+# Relative to the working directory: `spark-submit jobs/curate.py` is run from the repository root.
+SAMPLE_INPUT = "sample_data/shards/*.warc.gz"
 
 
 @dataclass(frozen=True)

@@ -41,21 +41,20 @@ class CurationRun:
         self.seconds: dict[str, float] = {}
         self._persisted: list[DataFrame] = []
 
-    def _materialise(self, name: str, df: DataFrame, started: float) -> DataFrame:
+    def _materialise(self, name: str, df: DataFrame, started: float, ledgers: list[DataFrame]) -> DataFrame:
+        """Persist ``df``, computing it and the statistics so far in one Spark job, and print the stage's line."""
         df = df.persist(StorageLevel.MEMORY_AND_DISK)
         self._persisted.append(df)
-        df.count()
+        rows = self._ledger_rows(ledgers(df) if callable(ledgers) else ledgers)
         self.seconds[name] = time.perf_counter() - started
+        stats = build_stats(rows, STAGES, seconds=self.seconds)
+        index = STAGES.index(name)
+        self.log(format_stage_line(index + 1, len(STAGES), stats.stages[index]))
         return df
 
-    def _progress(self, ledgers: list[DataFrame], upto: str) -> None:
-        stats = self._stats(ledgers)
-        index = STAGES.index(upto)
-        self.log(format_stage_line(index + 1, len(STAGES), stats.stages[index]))
-
-    def _stats(self, ledgers: list[DataFrame], **extra) -> RunStats:
-        rows = [tuple(r) for ledger in ledgers for r in ledger.collect()]
-        return build_stats(rows, STAGES, seconds=self.seconds, **extra)
+    @staticmethod
+    def _ledger_rows(ledgers: list[DataFrame]) -> list[tuple]:
+        return [tuple(r) for ledger in ledgers for r in ledger.collect()]
 
     def run(self) -> RunStats:
         cfg = self.config
@@ -71,24 +70,22 @@ class CurationRun:
 
     def _run(self, paths: list[str], safety) -> RunStats:
         cfg = self.config
+        whole_index = lambda df: [_ledger(df, "payload_bytes", None)]  # noqa: E731
         t = time.perf_counter()
-        index = self._materialise("read", stages.read_stage(self.spark, paths, cfg), t)
-        self._progress([_ledger(index, "payload_bytes", None)], "read")
-
+        index = self._materialise("read", stages.read_stage(self.spark, paths, cfg), t, whole_index)
         t = time.perf_counter()
-        index = self._materialise("safety", stages.safety_stage(index, safety, cfg), t)
-        self._progress([_ledger(index, "payload_bytes", None)], "safety")
-
+        index = self._materialise("safety", stages.safety_stage(index, safety, cfg), t, whole_index)
         t = time.perf_counter()
         if cfg.url_dedup.enabled:
-            index = self._materialise("url_dedup", stages.url_dedup_stage(index), t)
+            index = self._materialise("url_dedup", stages.url_dedup_stage(index), t, whole_index)
         index_ledger = _ledger(stages.rejected(index), "payload_bytes", None)
-        self._progress([_ledger(index, "payload_bytes", None)], "url_dedup")
-
         t = time.perf_counter()
-        extracted = self._materialise("extract", stages.extract_stage(index, cfg), t)
+        survivors = sum(r[2] for r in self._ledger_rows(whole_index(index)) if r[0] is None)
+        extracted = self._materialise(
+            "extract", stages.extract_stage(index, cfg, len(paths), survivors), t,
+            lambda df: [index_ledger, _ledger(df, "html_bytes", "text")],
+        )
         ledgers = [index_ledger, _ledger(extracted, "html_bytes", "text")]
-        self._progress(ledgers, "extract")
 
         t = time.perf_counter()
         self._write(index, extracted)
@@ -97,7 +94,8 @@ class CurationRun:
             r.asDict() for r in index.where(F.col("reason") == "read_error")
             .select("source_file", "source_record", "detail").orderBy("source_file").limit(1000).collect()
         ]
-        stats = self._stats(ledgers, input_files=len(paths), input_problems=problems)
+        stats = build_stats(self._ledger_rows(ledgers), STAGES, seconds=self.seconds, input_files=len(paths),
+                            input_problems=problems)
         self._write_json(stats)
         self.log(f"[write] documents, rejected records and stats.json in {self.seconds['write']:.1f}s")
         self.log(format_summary(stats))

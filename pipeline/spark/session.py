@@ -33,4 +33,7 @@ def build_spark(app_name: str = "llama3-curation", master: str | None = None, co
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(log_level)
+    if "spark.sql.shuffle.partitions" not in (conf or {}) and not SparkConf().contains("spark.sql.shuffle.partitions"):
+        # Spark's 200 suits terabytes; the index shuffles are small. Set it explicitly for a crawl-sized run.
+        spark.conf.set("spark.sql.shuffle.partitions", str(max(2 * spark.sparkContext.defaultParallelism, 4)))
     return spark

@@ -9,18 +9,29 @@ from collections.abc import Iterable, Iterator
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, IntegerType, LongType, MapType, StringType, StructType, TimestampType
 
 from pipeline.config import CurateConfig
 from pipeline.record_steps import extract_documents, index_warc, screen_url
 from pipeline.spark.schema import EXTRACTED_SCHEMA, INDEX_SCHEMA
 from pipeline.warc_reader import source_name
 
+_ARROW_TYPES = {
+    StringType: pa.string(), LongType: pa.int64(), IntegerType: pa.int32(), DoubleType: pa.float64(),
+    TimestampType: pa.timestamp("us", tz="UTC"),
+}
 
-@functools.lru_cache(maxsize=None)
-def arrow_schema(spark_schema) -> pa.Schema:
-    from pyspark.sql.pandas.types import to_arrow_schema
 
-    return to_arrow_schema(spark_schema)
+def _arrow_type(spark_type) -> pa.DataType:
+    if isinstance(spark_type, MapType):
+        return pa.map_(_arrow_type(spark_type.keyType), _arrow_type(spark_type.valueType))
+    return _ARROW_TYPES[type(spark_type)]
+
+
+@functools.cache
+def arrow_schema(spark_schema: StructType) -> pa.Schema:
+    """The Arrow schema mapInArrow must return for ``spark_schema`` (the few types the pipeline's schemas use)."""
+    return pa.schema([pa.field(f.name, _arrow_type(f.dataType), f.nullable) for f in spark_schema.fields])
 
 
 def to_batches(rows: Iterable[dict], spark_schema, rows_per_batch: int) -> Iterator[pa.RecordBatch]:
@@ -94,18 +105,19 @@ def url_dedup_stage(index: DataFrame) -> DataFrame:
     return rejected(index).unionByName(deduped)
 
 
-def extract_stage(index: DataFrame, config: CurateConfig) -> DataFrame:
+def extract_stage(index: DataFrame, config: CurateConfig, files: int, survivors: int) -> DataFrame:
     """Stage ``extract``: re-read the surviving records and extract their text.
 
     Survivors are grouped by file into tasks of ``records_per_extract_task`` consecutive records; each task seeks
     to its first record and reads on from there, so only kept pages are decompressed twice and parsed once."""
     per_task, batch, extraction = config.spark.records_per_extract_task, config.spark.rows_per_batch, config.extraction
-    survivors = pending(index).withColumn(
+    pending_rows = pending(index).withColumn(
         "_task",
         F.floor((F.row_number().over(Window.partitionBy("source_file").orderBy("source_record")) - 1) / per_task),
     )
-    tasks = max(survivors.select("source_file", "_task").distinct().count(), 1)
-    ordered = survivors.repartition(tasks, "source_file", "_task").sortWithinPartitions(
+    # At most one task per file plus one per full chunk: known without running a job.
+    tasks = max(min(files + survivors // per_task, survivors), 1)
+    ordered = pending_rows.repartition(tasks, "source_file", "_task").sortWithinPartitions(
         "source_file", "_task", "source_record"
     )
 

@@ -1,0 +1,159 @@
+"""Benchmark: the curation job against a bare single-process ``trafilatura.extract`` loop over the same pages.
+
+Prints, for each input: per-stage wall time, documents/s per core, peak memory (RSS of the driver, its JVM and
+the Python workers together, sampled every 0.1 s), and the ratio of the job's throughput per core to
+
+- a bare single-process ``trafilatura.extract(html_bytes)`` loop (the reference the issue names), and
+- a single-process loop of the project's own extractor (``HtmlExtractor``), so that the cost of everything that
+  is not extraction (reading, screening, URL dedup, shuffles, writing) shows as ``overhead``.
+
+Inputs: the sample shards, and the 990 pages of ../shared/data/extraction_trafilatura_eval written as WARC shards
+by ``sample_data/build_sample_data.py --bench-all-pages`` (repeated ``--copies`` times under distinct URLs).
+
+    python tests/benchmarks/bench_curate.py [--cores 2] [--copies 1] [--skip-sample]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from pipeline.config import CurateConfig, IoConfig  # noqa: E402
+from pipeline.filters.warc_record import screen_record  # noqa: E402
+from pipeline.warc_reader import WarcRecord, read_warc  # noqa: E402
+
+
+class PeakMemory:
+    """Peak summed RSS of this process and all its descendants (JVM, Python workers)."""
+
+    def __init__(self, interval: float = 0.1):
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+
+    def _sample(self):
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def html_pages(files: list[str]) -> list[tuple[bytes, str | None, str]]:
+    """(payload, HTTP charset, URL) of every record the job would extract (before URL dedup)."""
+    pages = []
+    for path in files:
+        wanted = {r.ordinal for r in read_warc(path) if isinstance(r, WarcRecord) and screen_record(r) is None}
+        for r in read_warc(path, want_payload=wanted.__contains__):
+            if isinstance(r, WarcRecord) and r.ordinal in wanted:
+                pages.append((r.payload, r.http_charset, r.url))
+    return pages
+
+
+def bare_trafilatura(pages) -> float:
+    import trafilatura
+
+    t = time.perf_counter()
+    for payload, _charset, url in pages:
+        trafilatura.extract(payload, url=url)
+    return time.perf_counter() - t
+
+
+def own_extractor(pages) -> float:
+    from pipeline.encoding import decode_html
+    from pipeline.extraction import HtmlExtractor
+
+    extractor = HtmlExtractor()
+    t = time.perf_counter()
+    for payload, charset, url in pages:
+        extractor.extract(decode_html(payload, charset)[0], url)
+    return time.perf_counter() - t
+
+
+def run_job(spark, files_glob: str, out: str):
+    from pipeline.spark.curate import run_curation
+
+    config = dataclasses.replace(CurateConfig(), io=IoConfig(input=files_glob, output=out))
+    with PeakMemory() as memory:
+        t = time.perf_counter()
+        stats = run_curation(spark, config, log=lambda line: None)
+        seconds = time.perf_counter() - t
+    return stats, seconds, memory.peak
+
+
+def report(name: str, spark, files_glob: str, cores: int) -> None:
+    files = sorted(glob.glob(files_glob))
+    pages = html_pages(files)
+    size = sum(os.path.getsize(f) for f in files)
+    print(f"\n== {name}: {len(files)} file(s), {size / 1e6:.1f} MB, {len(pages)} HTML pages")
+    bare = bare_trafilatura(pages)
+    own = own_extractor(pages)
+    with tempfile.TemporaryDirectory() as out:
+        stats, seconds, peak = run_job(spark, files_glob, out)
+    extracted = next(s for s in stats.stages if s.stage == "extract").docs_in
+    print(f"{'stage':<10} {'seconds':>8} {'docs in':>9} {'docs/s/core':>12}")
+    for s in stats.stages:
+        secs = s.seconds or 0.0
+        rate = s.docs_in / secs / cores if secs else float("nan")
+        print(f"{s.stage:<10} {secs:>8.2f} {s.docs_in:>9,} {rate:>12.1f}")
+    print(f"{'write':<10} {stats.stages and seconds - sum(s.seconds or 0 for s in stats.stages):>8.2f}")
+    job_rate = len(pages) / seconds / cores
+    print(f"job: {seconds:.2f}s wall on {cores} core(s) = {job_rate:.1f} pages/s per core "
+          f"({extracted} extracted after URL dedup); peak RSS {peak / 2**20:.0f} MiB (driver + JVM + workers)")
+    print(f"bare trafilatura.extract loop: {len(pages) / bare:.1f} pages/s (1 core)")
+    print(f"own HtmlExtractor loop:        {len(pages) / own:.1f} pages/s (1 core)")
+    print(f"ratio job/bare trafilatura (per core): {job_rate / (len(pages) / bare):.2f}")
+    print(f"overhead of everything but extraction: {seconds * cores / own - 1:+.1%} "
+          f"(job core-seconds vs own extractor loop)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cores", type=int, default=2, help="local[N] cores for the job (default 2)")
+    parser.add_argument("--copies", type=int, default=1, help="copies of the 990 pages (default 1)")
+    parser.add_argument("--shards", type=int, default=8, help="WARC shards for the 990-page input (default 8)")
+    parser.add_argument("--skip-sample", action="store_true")
+    args = parser.parse_args()
+
+    from pipeline.spark.session import build_spark
+
+    spark = build_spark("bench-curate", master=f"local[{args.cores}]")
+    if not args.skip_sample:
+        report("sample shards", spark, str(REPO / "sample_data" / "shards" / "*.warc.gz"), args.cores)
+    with tempfile.TemporaryDirectory() as shards:
+        build = [sys.executable, str(REPO / "sample_data" / "build_sample_data.py"), "--bench-all-pages",
+                 "--out", shards, "--shards", str(args.shards)]
+        if args.copies > 1:
+            build += ["--copies", str(args.copies)]
+        subprocess.run(build, check=True, stdout=subprocess.DEVNULL)
+        report(f"990 eval pages x{args.copies}", spark, os.path.join(shards, "*.warc.gz"), args.cores)
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
