@@ -22,8 +22,10 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codec
 # Tolerate a few invalid bytes in otherwise UTF-8 text (a truncated multi-byte character, one stray Latin-1 byte)
 # rather than sending the whole page through detection and risking a wrong single-byte guess: text is read as
 # UTF-8 when it has at least this many valid multi-byte characters per invalid sequence. (Legacy-encoded text
-# has almost no valid multi-byte sequences, so it never passes.)
+# has almost no valid multi-byte sequences, so it never passes.) When the page or server declares UTF-8, a majority
+# of valid sequences is enough.
 MIN_VALID_PER_INVALID_UTF8 = 20
+MIN_VALID_PER_INVALID_DECLARED_UTF8 = 2
 DETECTION_SAMPLE_BYTES = 64 * 1024
 
 
@@ -46,7 +48,7 @@ def meta_charset(payload: bytes) -> str | None:
     return match.group(1).decode("ascii", "ignore") if match else None
 
 
-def _utf8_with_few_errors(payload: bytes) -> str | None:
+def _utf8_with_few_errors(payload: bytes, min_valid_per_invalid: int = MIN_VALID_PER_INVALID_UTF8) -> str | None:
     try:
         return payload.decode("utf-8")
     except UnicodeDecodeError:
@@ -54,7 +56,7 @@ def _utf8_with_few_errors(payload: bytes) -> str | None:
     text = payload.decode("utf-8", "replace")
     errors = text.count("\ufffd")
     valid = sum(1 for ch in text if ord(ch) > 127) - errors
-    return text if valid >= MIN_VALID_PER_INVALID_UTF8 * errors else None
+    return text if valid >= min_valid_per_invalid * errors else None
 
 
 def decode_html(payload: bytes, http_charset: str | None = None) -> tuple[str, str]:
@@ -71,7 +73,7 @@ def decode_html(payload: bytes, http_charset: str | None = None) -> tuple[str, s
             except UnicodeDecodeError:
                 pass
         if declared == "utf-8":
-            text = _utf8_with_few_errors(payload)
+            text = _utf8_with_few_errors(payload, MIN_VALID_PER_INVALID_DECLARED_UTF8)
             if text is not None:
                 return text, "utf-8"
             continue

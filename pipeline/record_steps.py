@@ -71,7 +71,7 @@ def extract_documents(path: str, wanted: Sequence[dict], extractor: HtmlExtracto
     first = wanted[0]
     for start_offset, start_ordinal in _start_points(first):
         records = read_warc(path, want_payload=by_ordinal.__contains__, start_offset=start_offset,
-                            start_ordinal=start_ordinal, stop_after=last)
+                            start_ordinal=start_ordinal, stop_after=last, decode_http=True)
         if start_offset:
             head = next(records, None)
             if not isinstance(head, WarcRecord) or head.record_id != first["id"]:

@@ -82,12 +82,17 @@ def read_warc(
     start_offset: int = 0,
     start_ordinal: int = 0,
     stop_after: int | None = None,
+    decode_http: bool = False,
 ) -> Iterator[WarcRecord | ReadError]:
     """Yield every record of the WARC file at ``path`` in order, then a ReadError if the file is damaged.
 
     ``want_payload(ordinal)`` says which records' HTTP bodies to return; the others are skipped without copying.
     ``start_offset``/``start_ordinal`` resume at a known record boundary (only valid for uncompressed files and
     per-record gzip members, as Common Crawl writes them). ``stop_after`` stops after that ordinal.
+
+    With ``decode_http`` payloads come with their chunked transfer and gzip/deflate/brotli content encodings
+    removed (as a browser would see them); truncation is then not checked, since it needs the raw lengths: check
+    it in a first, raw pass (the ``read`` stage does).
     """
     ordinal, offset = start_ordinal, start_offset
     try:
@@ -99,9 +104,9 @@ def read_warc(
         try:
             if start_offset:
                 stream.seek(start_offset)
-            for record in ArchiveIterator(stream, parse_http=True):
+            for record in ArchiveIterator(stream, parse_http=True, auto_decode="all" if decode_http else "none"):
                 offset = record.stream_pos
-                yield _summarise(record, ordinal, want_payload(ordinal))
+                yield _summarise(record, ordinal, want_payload(ordinal), check_length=not decode_http)
                 ordinal += 1
                 if stop_after is not None and ordinal > stop_after:
                     return
@@ -120,7 +125,7 @@ def _describe_error(path: str, ordinal: int, exc: Exception) -> str:
     return f"unreadable after record {ordinal - 1}: {message} (damaged or truncated file)"
 
 
-def _summarise(record, ordinal: int, with_payload: bool) -> WarcRecord:
+def _summarise(record, ordinal: int, with_payload: bool, check_length: bool) -> WarcRecord:
     headers = record.headers
     warc_type = str(record.record_type).rsplit(".", 1)[-1]
     warc_type = warc_type if warc_type in _TYPE_NAMES else "unknown"
@@ -139,8 +144,10 @@ def _summarise(record, ordinal: int, with_payload: bool) -> WarcRecord:
     else:
         got = record.reader.consume()
     truncated = headers.get("WARC-Truncated")
-    if truncated is None and got < expected:
+    if truncated is None and check_length and got < expected:
         truncated = f"clipped: {got} of {expected} bytes"
+    if truncated is None and check_length and http is not None:
+        truncated = _short_http_body(http, got)
     try:
         fetch_time = record.record_date
     except ValueError:
@@ -159,6 +166,19 @@ def _summarise(record, ordinal: int, with_payload: bool) -> WarcRecord:
         payload_bytes=got,
         payload=payload,
     )
+
+
+def _short_http_body(http_headers, got: int) -> str | None:
+    """A body shorter than the HTTP Content-Length the server announced: the crawler kept a partial page.
+    (Only meaningful for a plain body: chunked or content-encoded payloads have other lengths.)"""
+    declared = http_headers.get("Content-Length")
+    if not declared or http_headers.get("Transfer-Encoding") or http_headers.get("Content-Encoding"):
+        return None
+    try:
+        declared_bytes = int(declared.strip())
+    except ValueError:
+        return None
+    return f"clipped: body {got} of HTTP Content-Length {declared_bytes} bytes" if got < declared_bytes else None
 
 
 def source_name(path: str) -> str:

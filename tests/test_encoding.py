@@ -36,3 +36,11 @@ def test_bom_and_labels():
     assert decode_html("\ufeff<p>é</p>".encode("utf-8"), "iso-8859-1") == ("<p>é</p>", "utf-8-sig")
     assert normalise_charset("ISO-8859-1") == "cp1252"
     assert normalise_charset("no-such-charset") is None
+
+
+def test_declared_utf8_with_some_invalid_bytes_stays_utf8():
+    payload = "Ele disse que a descida “não é efectivamente uma” opção, até à próxima reunião.".encode()
+    payload = payload.replace("até".encode(), b"at\xe9")  # one Latin-1 byte among ten valid characters
+    text, codec = decode_html(payload, "utf-8")
+    assert codec == "utf-8" and "“não é efectivamente uma”" in text
+    assert decode_html("Größe".encode("cp1252") * 3, "utf-8")[1] != "utf-8"  # legacy bytes are not UTF-8

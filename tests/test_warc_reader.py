@@ -77,3 +77,10 @@ def test_index_rows_account_for_every_record_and_every_problem():
         ("not_response", "warcinfo"), ("not_response", "warcinfo"), (None, "response"), ("read_error", None)
     ]
     assert rows[-1]["stage"] == "read" and rows[-1]["id"] == "example-trunc.warc#unreadable@3"
+
+
+def test_content_encoded_payloads_are_decoded_for_extraction():
+    (raw,) = [i for i in _read("example.warc.gz") if i.warc_type == "response"]
+    items = list(read_warc(str(WARC / "example.warc.gz"), want_payload=lambda n: n == raw.ordinal, decode_http=True))
+    payload = items[raw.ordinal].payload
+    assert raw.payload_bytes == 606 and payload.startswith(b"<!doctype html>") and len(payload) == 1270
