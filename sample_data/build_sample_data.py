@@ -943,14 +943,20 @@ def build_sample(shared: Path, out: Path, manifest: Path) -> list[dict]:
     return write_shards(layout(fetches, N_SHARDS, SEED), out, "sample", manifest, bl)
 
 
-def build_bench(shared: Path, out: Path, n: int) -> list[dict]:
-    """All 990 trafilatura eval pages as ordinary fetches (unusable URLs replaced by a placeholder)."""
-    fetches = [Fetch(clean_url(p.url) or f"https://trafilatura-eval.example.org/{p.name}",
+def build_bench(shared: Path, out: Path, n: int, copies: int = 1) -> list[dict]:
+    """All 990 trafilatura eval pages as ordinary fetches (unusable URLs replaced by a placeholder), ``copies``
+    times; copy c > 0 of a page gets ``copy=c`` in its query, so URL dedup keeps every copy."""
+    pages = load_pages(shared)
+    fetches = [Fetch(_copy_url(clean_url(p.url) or f"https://trafilatura-eval.example.org/{p.name}", c),
                      BASE + timedelta(seconds=37 * i), "ordinary", p.raw, p.ctype(),
                      source=f"trafilatura_eval:{p.name}", shard=i % n)
-               for i, p in enumerate(load_pages(shared))]
+               for i, (c, p) in enumerate((c, p) for c in range(copies) for p in pages)]
     shards = [[f for f in fetches if f.shard == s] for s in range(n)]
     return write_shards(shards, out, "bench", out / "manifest.jsonl", None)
+
+
+def _copy_url(url: str, copy: int) -> str:
+    return url if copy == 0 else f"{url}{'&' if '?' in url else '?'}copy={copy}"
 
 
 def main() -> None:
@@ -962,13 +968,14 @@ def main() -> None:
     ap.add_argument("--bench-all-pages", action="store_true",
                     help="write all 990 trafilatura eval pages as ordinary fetches (benchmark input, not committed)")
     ap.add_argument("--shards", type=int, default=8, help="number of shards for --bench-all-pages (default 8)")
+    ap.add_argument("--copies", type=int, default=1, help="copies of the 990 pages for --bench-all-pages (default 1)")
     a = ap.parse_args()
     if not (a.shared / "extraction_trafilatura_eval").is_dir():
         ap.error(f"shared data not found at {a.shared} (use --shared PATH)")
     if a.bench_all_pages:
         if a.out is None:
             ap.error("--bench-all-pages needs --out DIR")
-        rows = build_bench(a.shared, a.out, a.shards)
+        rows = build_bench(a.shared, a.out, a.shards, a.copies)
     elif a.out is None:
         rows = build_sample(a.shared, HERE / "shards", HERE / "manifest.jsonl")
     else:

@@ -82,7 +82,7 @@ class CurationRun:
         t = time.perf_counter()
         survivors = sum(r[2] for r in self._ledger_rows(whole_index(index)) if r[0] is None)
         extracted = self._materialise(
-            "extract", stages.extract_stage(index, cfg, len(paths), survivors), t,
+            "extract", stages.extract_stage(index, cfg, survivors), t,
             lambda df: [index_ledger, _ledger(df, "html_bytes", "text")],
         )
         ledgers = [index_ledger, _ledger(extracted, "html_bytes", "text")]

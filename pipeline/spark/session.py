@@ -29,7 +29,8 @@ def build_spark(app_name: str = "llama3-curation", master: str | None = None, co
         builder = builder.master(master)
     elif not SparkConf().contains("spark.master"):
         builder = builder.master("local[*]")
-    for key, value in {**DEFAULT_CONF, **(conf or {})}.items():
+    # spark.log.level applies from the SparkContext's start, which hides its INFO start-up flood.
+    for key, value in {**DEFAULT_CONF, "spark.log.level": log_level.upper(), **(conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(log_level)
@@ -37,3 +38,4 @@ def build_spark(app_name: str = "llama3-curation", master: str | None = None, co
         # Spark's 200 suits terabytes; the index shuffles are small. Set it explicitly for a crawl-sized run.
         spark.conf.set("spark.sql.shuffle.partitions", str(max(2 * spark.sparkContext.defaultParallelism, 4)))
     return spark
+

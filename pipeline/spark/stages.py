@@ -16,6 +16,8 @@ from pipeline.record_steps import extract_documents, index_warc, screen_url
 from pipeline.spark.schema import EXTRACTED_SCHEMA, INDEX_SCHEMA
 from pipeline.warc_reader import source_name
 
+# Extraction tasks per core at least: small tasks keep every core busy until the end of the stage.
+TASKS_PER_CORE = 4
 _ARROW_TYPES = {
     StringType: pa.string(), LongType: pa.int64(), IntegerType: pa.int32(), DoubleType: pa.float64(),
     TimestampType: pa.timestamp("us", tz="UTC"),
@@ -105,20 +107,18 @@ def url_dedup_stage(index: DataFrame) -> DataFrame:
     return rejected(index).unionByName(deduped)
 
 
-def extract_stage(index: DataFrame, config: CurateConfig, files: int, survivors: int) -> DataFrame:
+def extract_stage(index: DataFrame, config: CurateConfig, survivors: int) -> DataFrame:
     """Stage ``extract``: re-read the surviving records and extract their text.
 
-    Survivors are grouped by file into tasks of ``records_per_extract_task`` consecutive records; each task seeks
-    to its first record and reads on from there, so only kept pages are decompressed twice and parsed once."""
+    Survivors are range-partitioned on (file, record position) into tasks of about ``records_per_extract_task``
+    records, at least a few per core so that cores stay busy to the end. A task reads each of its files from
+    the first record it needs (a seek), so only kept pages are decompressed twice and parsed once.
+    ``survivors`` (already known to the driver) sizes the tasks."""
     per_task, batch, extraction = config.spark.records_per_extract_task, config.spark.rows_per_batch, config.extraction
-    pending_rows = pending(index).withColumn(
-        "_task",
-        F.floor((F.row_number().over(Window.partitionBy("source_file").orderBy("source_record")) - 1) / per_task),
-    )
-    # At most one task per file plus one per full chunk: known without running a job.
-    tasks = max(min(files + survivors // per_task, survivors), 1)
-    ordered = pending_rows.repartition(tasks, "source_file", "_task").sortWithinPartitions(
-        "source_file", "_task", "source_record"
+    parallelism = index.sparkSession.sparkContext.defaultParallelism
+    tasks = max(min(survivors, max(-(-survivors // per_task), TASKS_PER_CORE * parallelism)), 1)
+    ordered = pending(index).repartitionByRange(tasks, "source_file", "source_record").sortWithinPartitions(
+        "source_file", "source_record"
     )
 
     def extract(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -129,17 +129,16 @@ def extract_stage(index: DataFrame, config: CurateConfig, files: int, survivors:
 
 
 def _extract_groups(batches: Iterator[pa.RecordBatch], extractor) -> Iterator[dict]:
-    group, key = [], None
+    """Hand each file's run of rows (sorted by record position) to :func:`extract_documents`."""
+    group: list[dict] = []
     for rows in batches:
         for row in rows.to_pylist():
-            row_key = (row["source_file"], row["_task"])
-            if group and row_key != key:
-                yield from extract_documents(key[0], group, extractor)
+            if group and row["source_file"] != group[-1]["source_file"]:
+                yield from extract_documents(group[0]["source_file"], group, extractor)
                 group = []
             group.append(row)
-            key = row_key
     if group:
-        yield from extract_documents(key[0], group, extractor)
+        yield from extract_documents(group[0]["source_file"], group, extractor)
 
 
 @functools.lru_cache(maxsize=4)
