@@ -52,8 +52,11 @@ def index_warc(path: str, source_file: str, config: RecordConfig = RecordConfig(
 
 def screen_url(row: dict, safety: UrlSafetyFilter) -> dict:
     """Stage ``safety`` on a pending index row: fills ``url_key``, ``host``, ``domain`` and the verdict."""
-    host = url_host(row["url"])
-    row["host"], row["domain"], row["url_key"] = host, registered_domain(host), url_dedup_key(row["url"])
+    try:
+        host = url_host(row["url"])
+        row["host"], row["domain"], row["url_key"] = host, registered_domain(host), url_dedup_key(row["url"])
+    except Exception as exc:  # noqa: BLE001 - a URL no library can parse is a rejection, not a failed task
+        return _verdict(row, "safety", Rejection("invalid_url", f"{type(exc).__name__}: {exc}"))
     if host is None or row["url_key"] is None:
         return _verdict(row, "safety", Rejection("invalid_url", row["url"]))
     return _verdict(row, "safety", safety.check(row["url"], host))

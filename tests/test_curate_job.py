@@ -29,6 +29,7 @@ EXPECTED_REASONS = {
     "reject:blocked_domain": {"blocked_domain", "blocked_url"},
     "reject:banned_url_word": {"banned_url_word", "soft_banned_url_words", "banned_url_subword"},
     "reject:url_duplicate": {"url_duplicate"},
+    "reject:extraction": {"no_text", "text_too_short", "extraction_timeout", "html_too_large"},
 }
 
 
@@ -159,3 +160,10 @@ def test_local_cluster_matches_local_mode(sample_run, tmp_path):
     assert cluster_docs == {i: d["text"] for i, d in documents.items()}
     assert cluster_rejected == {i: (r["stage"], r["reason"], r["detail"]) for i, r in rejected.items()}
     assert "records read" in proc.stdout and "[4/4] extract" in proc.stdout
+
+
+def test_pathological_page_hits_the_time_limit_without_stalling_the_job(sample_run, manifest):
+    _, _, rejected, _ = sample_run
+    (giant,) = [m for m in manifest if m["case"] == "giant" and m["warc_type"] == "response"]
+    assert rejected[giant["record_id"]]["reason"] == "extraction_timeout"
+    assert rejected[giant["record_id"]]["stage"] == "extract"
