@@ -33,6 +33,10 @@ def _ledger(df: DataFrame, payload_col: str, text_col: str | None) -> DataFrame:
     )
 
 
+def _index_ledgers(index: DataFrame) -> list[DataFrame]:
+    return [_ledger(index, "payload_bytes", None)]
+
+
 class CurationRun:
     """One run of the job over ``config``; ``run()`` returns the statistics (also written as stats.json)."""
 
@@ -41,20 +45,18 @@ class CurationRun:
         self.seconds: dict[str, float] = {}
         self._persisted: list[DataFrame] = []
 
-    def _materialise(self, name: str, df: DataFrame, started: float, ledgers: list[DataFrame]) -> DataFrame:
-        """Persist ``df``, computing it and the statistics so far in one Spark job, and print the stage's line."""
+    def _materialise(self, name: str, df: DataFrame, started: float,
+                     ledgers: Callable[[DataFrame], list[DataFrame]]) -> tuple[DataFrame, list[tuple]]:
+        """Persist ``df``, computing it and the statistics so far (``ledgers(df)``) in one Spark job, and print
+        the stage's progress line. Returns the persisted frame and the ledger rows."""
         df = df.persist(StorageLevel.MEMORY_AND_DISK)
         self._persisted.append(df)
-        rows = self._ledger_rows(ledgers(df) if callable(ledgers) else ledgers)
+        rows = [tuple(r) for ledger in ledgers(df) for r in ledger.collect()]
         self.seconds[name] = time.perf_counter() - started
         stats = build_stats(rows, STAGES, seconds=self.seconds)
         index = STAGES.index(name)
         self.log(format_stage_line(index + 1, len(STAGES), stats.stages[index]))
-        return df
-
-    @staticmethod
-    def _ledger_rows(ledgers: list[DataFrame]) -> list[tuple]:
-        return [tuple(r) for ledger in ledgers for r in ledger.collect()]
+        return df, rows
 
     def run(self) -> RunStats:
         cfg = self.config
@@ -70,22 +72,21 @@ class CurationRun:
 
     def _run(self, paths: list[str], safety) -> RunStats:
         cfg = self.config
-        whole_index = lambda df: [_ledger(df, "payload_bytes", None)]  # noqa: E731
         t = time.perf_counter()
-        index = self._materialise("read", stages.read_stage(self.spark, paths, cfg), t, whole_index)
+        index, rows = self._materialise("read", stages.read_stage(self.spark, paths, cfg), t, _index_ledgers)
         t = time.perf_counter()
-        index = self._materialise("safety", stages.safety_stage(index, safety, cfg), t, whole_index)
-        t = time.perf_counter()
+        index, rows = self._materialise("safety", stages.safety_stage(index, safety, cfg), t, _index_ledgers)
         if cfg.url_dedup.enabled:
-            index = self._materialise("url_dedup", stages.url_dedup_stage(index), t, whole_index)
+            t = time.perf_counter()
+            index, rows = self._materialise("url_dedup", stages.url_dedup_stage(index), t, _index_ledgers)
+        survivors = sum(records for stage, _reason, records, *_ in rows if stage is None)
         index_ledger = _ledger(stages.rejected(index), "payload_bytes", None)
+
+        def all_ledgers(extracted: DataFrame) -> list[DataFrame]:
+            return [index_ledger, _ledger(extracted, "html_bytes", "text")]
+
         t = time.perf_counter()
-        survivors = sum(r[2] for r in self._ledger_rows(whole_index(index)) if r[0] is None)
-        extracted = self._materialise(
-            "extract", stages.extract_stage(index, cfg, survivors), t,
-            lambda df: [index_ledger, _ledger(df, "html_bytes", "text")],
-        )
-        ledgers = [index_ledger, _ledger(extracted, "html_bytes", "text")]
+        extracted, rows = self._materialise("extract", stages.extract_stage(index, cfg, survivors), t, all_ledgers)
 
         t = time.perf_counter()
         self._write(index, extracted)
@@ -94,8 +95,7 @@ class CurationRun:
             r.asDict() for r in index.where(F.col("reason") == "read_error")
             .select("source_file", "source_record", "detail").orderBy("source_file").limit(1000).collect()
         ]
-        stats = build_stats(self._ledger_rows(ledgers), STAGES, seconds=self.seconds, input_files=len(paths),
-                            input_problems=problems)
+        stats = build_stats(rows, STAGES, seconds=self.seconds, input_files=len(paths), input_problems=problems)
         self._write_json(stats)
         self.log(f"[write] documents, rejected records and stats.json in {self.seconds['write']:.1f}s")
         self.log(format_summary(stats))
