@@ -52,3 +52,20 @@ def test_stats_balance_and_bytes_flow():
     assert (safety.docs_out, dedup.docs_out, extract.docs_in, extract.docs_out) == (9, 6, 6, 5)
     assert (extract.bytes_in, extract.bytes_out) == (5050, 800)
     assert "balanced" in format_summary(stats) and "read/not_response" in format_summary(stats)
+
+
+def test_inputs_from_globs_directories_and_list_files(tmp_path):
+    from conftest import FIXTURES
+
+    from pipeline.inputs import expand_inputs
+
+    warc_dir = FIXTURES / "warc"
+    by_glob = expand_inputs(str(warc_dir / "*.warc.gz"))
+    assert by_glob == sorted(by_glob) and all(p.endswith(".warc.gz") for p in by_glob) and len(by_glob) == 8
+    assert set(expand_inputs(str(warc_dir))) > set(by_glob)  # directories: .warc and .arc.gz too
+    listing = tmp_path / "warc.paths"
+    listing.write_text("cc.warc.gz\n# a comment\nclipped.warc.gz\ncc.warc.gz\n")
+    assert expand_inputs(str(listing), prefix=str(warc_dir)) == [str(warc_dir / "cc.warc.gz"),
+                                                                str(warc_dir / "clipped.warc.gz")]
+    with pytest.raises(FileNotFoundError, match="nothing-here"):
+        expand_inputs(str(tmp_path / "nothing-here-*.warc.gz"))

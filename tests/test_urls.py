@@ -40,3 +40,4 @@ def test_registered_domain_uses_the_public_suffix_list():
 def test_parent_domains():
     assert parent_domains("a.b.example.com") == ["a.b.example.com", "b.example.com", "example.com"]
     assert parent_domains("localhost") == ["localhost"]
+
