@@ -15,6 +15,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.dedup.line_dedup import LineDedupConfig
 from pipeline.dedup.url_dedup import UrlDedupConfig
 from pipeline.extraction import ExtractionConfig
 from pipeline.filters.url_safety import SafetyConfig
@@ -62,6 +63,7 @@ class CurateConfig:
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     url_dedup: UrlDedupConfig = field(default_factory=UrlDedupConfig)
     extraction: ExtractionConfig = field(default_factory=ExtractionConfig)
+    line_dedup: LineDedupConfig = field(default_factory=LineDedupConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
 
     @classmethod

@@ -41,18 +41,23 @@ class RunStats:
 
 
 def build_stats(
-    rows: Iterable[tuple[str | None, str | None, int, int, int]],
+    rows: Iterable[tuple],
     stage_order: Sequence[str],
     text_stages: Sequence[str] = ("extract",),
+    trim_stage: str = "line_dedup",
     seconds: dict[str, float] | None = None,
     input_files: int = 0,
     input_problems: list[dict] | None = None,
 ) -> RunStats:
-    """Per-stage figures from aggregated rows. Stages in ``text_stages`` output text bytes (not payload bytes)."""
+    """Per-stage figures from aggregated rows ``(stage, reason, records, payload_bytes, text_bytes[, trimmed])``.
+
+    Stages in ``text_stages`` output text bytes (not payload bytes); ``trimmed`` is the text ``trim_stage``
+    removed from documents it kept (line dedup shortens documents without rejecting them)."""
     rejected = {s: Counter() for s in stage_order}
     rejected_payload, rejected_text = Counter(), Counter()
-    kept = kept_payload = kept_text = 0
-    for stage, reason, records, payload_bytes, text_bytes in rows:
+    kept = kept_payload = kept_text = trimmed = 0
+    for stage, reason, records, payload_bytes, text_bytes, *rest in rows:
+        trimmed += (rest[0] or 0) if rest else 0
         if stage is None:
             kept += records
             kept_payload += payload_bytes or 0
@@ -72,9 +77,11 @@ def build_stats(
         docs -= sum(rejected[name].values())
         if name in text_stages:  # bytes are counted as extracted text from here on
             size = kept_text + sum(rejected_text[later] for later in stage_order[i + 1:])
+            size += trimmed if trim_stage in stage_order[i + 1:] else 0
             text_mode = True
         else:
             size -= rejected_text[name] if text_mode else rejected_payload[name]
+            size -= trimmed if name == trim_stage else 0
         entry.docs_out, entry.bytes_out = docs, size
         stages.append(entry)
     total = stages[0].docs_in if stages else kept

@@ -19,6 +19,7 @@ from conftest import FIXTURES, REPO
 from pipeline.config import CurateConfig, IoConfig
 from pipeline.dedup.url_dedup import choose_latest
 from pipeline.spark.curate import run_curation
+from pipeline.spark.schema import STAGES
 
 SHARDS = REPO / "sample_data" / "shards"
 MANIFEST = REPO / "sample_data" / "manifest.jsonl"
@@ -61,7 +62,7 @@ def test_accounting_balances_on_the_sample_shards(sample_run, manifest):
     assert {m["record_id"] for m in manifest} == set(documents) | set(rejected)
     written = json.loads((out / "stats.json").read_text())
     assert written["balanced"] and written["records_read"] == len(manifest)
-    assert [s["stage"] for s in written["stages"]] == ["read", "safety", "url_dedup", "extract"]
+    assert [s["stage"] for s in written["stages"]] == list(STAGES)
 
 
 def test_every_reject_reason_comes_from_its_real_record(sample_run, manifest):
@@ -161,7 +162,7 @@ def test_local_cluster_matches_local_mode(sample_run, tmp_path):
                         for r in pq.read_table(out / "rejected").to_pylist()}
     assert cluster_docs == {i: d["text"] for i, d in documents.items()}
     assert cluster_rejected == {i: (r["stage"], r["reason"], r["detail"]) for i, r in rejected.items()}
-    assert "records read" in proc.stdout and "[4/4] extract" in proc.stdout
+    assert "records read" in proc.stdout and f"[{len(STAGES)}/{len(STAGES)}] line_dedup" in proc.stdout
 
 
 def test_pathological_page_hits_the_time_limit_without_stalling_the_job(sample_run, manifest):
@@ -169,3 +170,20 @@ def test_pathological_page_hits_the_time_limit_without_stalling_the_job(sample_r
     (giant,) = [m for m in manifest if m["case"] == "giant" and m["warc_type"] == "response"]
     assert rejected[giant["record_id"]]["reason"] == "extraction_timeout"
     assert rejected[giant["record_id"]]["stage"] == "extract"
+
+
+def test_no_line_is_left_in_more_than_six_documents(sample_run, manifest):
+    """The sample is one bucket: after line dedup no normalised line occurs in more than 6 kept documents, and the
+    shared boilerplate lines planted in the sample's articles are gone from them."""
+    from collections import Counter
+
+    from pipeline.dedup.line_dedup import document_line_hashes
+
+    _, documents, _, _ = sample_run
+    counts = Counter(h for doc in documents.values() for h in set(document_line_hashes(doc["text"])) if h is not None)
+    assert counts and max(counts.values()) <= 6
+    boilerplate = [documents[m["record_id"]] for m in manifest
+                   if m["case"] == "boilerplate" and m["warc_type"] == "response" and m["record_id"] in documents]
+    assert len(boilerplate) >= 20
+    # (one page's planted paragraphs do not survive extraction at all)
+    assert sum(doc["signals"]["line_dedup_removed_lines"] >= 1 for doc in boilerplate) >= 0.9 * len(boilerplate)

@@ -1,4 +1,4 @@
-"""The curation job: read -> safety -> url_dedup -> extract -> write, with accounting.
+"""The curation job: read -> safety -> url_dedup -> extract -> line_dedup -> write, with accounting.
 
 Each stage's result is persisted and counted before the next starts, which gives a progress line with exact
 numbers per stage. Until extraction the persisted rows are the small record index (no page bodies); extraction
@@ -19,17 +19,21 @@ from pipeline.config import CurateConfig
 from pipeline.filters.url_safety import UrlSafetyFilter
 from pipeline.inputs import expand_inputs
 from pipeline.spark import stages
+from pipeline.spark.dedup_stages import line_dedup_stage
 from pipeline.spark.schema import DOCUMENT_SCHEMA, REJECTED_COLUMNS, STAGES
 from pipeline.stats import RunStats, build_stats, format_stage_line, format_summary
 
 
 def _ledger(df: DataFrame, payload_col: str, text_col: str | None) -> DataFrame:
-    """(stage, reason, records, payload bytes, text bytes) aggregated: the input of the statistics."""
+    """(stage, reason, records, payload bytes, text bytes, bytes trimmed by line dedup) aggregated: the input
+    of the statistics."""
     text_bytes = F.sum(F.octet_length(text_col)) if text_col else F.lit(0)
+    trimmed = F.sum(F.col("signals")["line_dedup_removed_bytes"]) if text_col else F.lit(0)
     return df.groupBy("stage", "reason").agg(
         F.count(F.lit(1)).alias("records"),
         F.coalesce(F.sum(payload_col), F.lit(0)).alias("payload_bytes"),
         F.coalesce(text_bytes, F.lit(0)).alias("text_bytes"),
+        F.coalesce(trimmed, F.lit(0)).cast("long").alias("trimmed_bytes"),
     )
 
 
@@ -87,6 +91,12 @@ class CurationRun:
 
         t = time.perf_counter()
         extracted, rows = self._materialise("extract", stages.extract_stage(index, cfg, survivors), t, all_ledgers)
+        if cfg.line_dedup.enabled:
+            t = time.perf_counter()
+            trimmed = line_dedup_stage(stages.pending(extracted), cfg.line_dedup, cfg.spark.rows_per_batch)
+            extracted, rows = self._materialise(
+                "line_dedup", stages.rejected(extracted).unionByName(trimmed), t, all_ledgers
+            )
 
         t = time.perf_counter()
         self._write(index, extracted)

@@ -22,9 +22,9 @@ Output ``documents/`` (Parquet), one row per kept document:
 | signals | map<string,double> | heuristic signals by name, filled by later stages (kept so users can re-threshold) |
 
 Output ``rejected/`` (Parquet), one row per record not kept: ``id, url, domain, fetch_time, source_file,
-source_offset, source_record, stage, reason, detail`` where ``stage`` is the step that dropped it (``read``,
-``safety``, ``url_dedup``, ``extract``), ``reason`` a short snake_case code and ``detail`` the evidence (the HTTP
-status, the listed domain, the id of the kept duplicate, an error message).
+source_offset, source_record, stage, reason, detail`` where ``stage`` is the step that dropped it (one of
+``STAGES``), ``reason`` a short snake_case code and ``detail`` the evidence (the HTTP status, the listed domain,
+the id of the kept duplicate, an error message).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-STAGES = ("read", "safety", "url_dedup", "extract")
+STAGES = ("read", "safety", "url_dedup", "extract", "line_dedup")
 
 _PROVENANCE = [
     StructField("id", StringType(), False),
