@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.dedup.line_dedup import LineDedupConfig
+from pipeline.dedup.minhash import MinHashConfig
 from pipeline.dedup.url_dedup import UrlDedupConfig
 from pipeline.extraction import ExtractionConfig
 from pipeline.filters.url_safety import SafetyConfig
@@ -63,6 +64,7 @@ class CurateConfig:
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     url_dedup: UrlDedupConfig = field(default_factory=UrlDedupConfig)
     extraction: ExtractionConfig = field(default_factory=ExtractionConfig)
+    minhash: MinHashConfig = field(default_factory=MinHashConfig)
     line_dedup: LineDedupConfig = field(default_factory=LineDedupConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
 

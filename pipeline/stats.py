@@ -92,21 +92,21 @@ def build_stats(
 def format_stage_line(index: int, count: int, entry: StageStats) -> str:
     top = ", ".join(f"{reason} {n:,}" for reason, n in list(entry.rejected.items())[:3])
     secs = f"{entry.seconds:7.1f}s" if entry.seconds is not None else "        "
-    return (f"[{index}/{count}] {entry.stage:<10} {entry.docs_in:>10,} in -> {entry.docs_out:>10,} out {secs}"
+    return (f"[{index}/{count}] {entry.stage:<13} {entry.docs_in:>10,} in -> {entry.docs_out:>10,} out {secs}"
             + (f"   dropped: {top}" if top else ""))
 
 
 def format_summary(stats: RunStats, top_reasons: int = 8) -> str:
     """The table printed at the end of a run."""
     lines = [
-        f"{'stage':<10} {'docs in':>11} {'docs out':>11} {'MB in':>9} {'MB out':>9} {'seconds':>8}",
-        "-" * 62,
+        f"{'stage':<13} {'docs in':>11} {'docs out':>11} {'MB in':>9} {'MB out':>9} {'seconds':>8}",
+        "-" * 65,
     ]
     for s in stats.stages:
         secs = f"{s.seconds:8.1f}" if s.seconds is not None else f"{'':>8}"
-        lines.append(f"{s.stage:<10} {s.docs_in:>11,} {s.docs_out:>11,} {s.bytes_in / 1e6:>9.2f} "
+        lines.append(f"{s.stage:<13} {s.docs_in:>11,} {s.docs_out:>11,} {s.bytes_in / 1e6:>9.2f} "
                      f"{s.bytes_out / 1e6:>9.2f} {secs}")
-    lines.append("-" * 62)
+    lines.append("-" * 65)
     status = "balanced" if stats.balanced else "NOT BALANCED"
     lines.append(f"records read {stats.records_read:,} = kept {stats.kept:,} + rejected {stats.rejected:,} "
                  f"({status}); input files {stats.input_files:,}")

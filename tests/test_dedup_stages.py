@@ -50,3 +50,56 @@ def test_line_dedup_counts_per_bucket(spark):
     out = {r["id"]: r["text"] for r in line_dedup_stage(_documents(spark, texts, 2), config).collect()}
     assert {i: t for i, t in out.items() if t} == {i: t for i, t in expected.items() if t}
     assert any(COOKIE in t for t in expected.values())  # spread over 3 buckets, no bucket has it 7 times
+
+
+def test_connected_components_resolve_chains_and_stars(spark):
+    from pipeline.spark.dedup_stages import connected_components
+
+    chain = [(f"c{i:02d}", f"c{i + 1:02d}") for i in range(20)]  # a path of 21 nodes, listed in order
+    star = [("s-hub", f"s{i:03d}") for i in range(200)]
+    pairs = [("b", "a"), ("d", "c"), ("c", "b")]  # a-b-c-d, given in awkward directions
+    edges = spark.createDataFrame(chain[::-1] + star + pairs, "src string, dst string").repartition(3)
+    components = {r["node"]: r["component"] for r in connected_components(edges).collect()}
+    assert {components[f"c{i:02d}"] for i in range(21)} == {"c00"}
+    assert {components[n] for n in ["s-hub"] + [f"s{i:03d}" for i in range(200)]} == {"s-hub"}
+    assert {components[n] for n in "abcd"} == {"a"}
+    assert len(components) == 21 + 201 + 4
+
+
+def test_minhash_stage_keeps_one_per_cluster_and_resolves_chains(spark):
+    import random
+
+    from pipeline.dedup.minhash import MinHashConfig
+    from pipeline.spark.dedup_stages import candidate_edges, minhash_stage, signatures_frame
+
+    rng = random.Random(7)
+    vocabulary = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
+                  for _ in range(2000)]
+    base = " ".join(rng.choice(vocabulary) for _ in range(300))
+    edited = [base.replace(base.split()[i], "edited", 1) for i in (40, 150)]
+    chain_a = " ".join(rng.choice(vocabulary) for _ in range(300))
+
+    def replace_run(text: str, start: int, tag: str) -> str:  # 18 consecutive words replaced
+        words = text.split()
+        return " ".join(words[:start] + [f"{tag}{chr(97 + i)}" for i in range(18)] + words[start + 18:])
+
+    chain_b = replace_run(chain_a, 0, "qq")  # Jaccard(A, B) ~0.86
+    chain_c = replace_run(chain_b, 150, "zz")  # Jaccard(B, C) ~0.86, Jaccard(A, C) ~0.74: below the threshold
+    other = " ".join(rng.choice(vocabulary) for _ in range(300))
+    texts = {"base": base, "copy-1": base, "copy-2": base, "near-1": edited[0], "near-2": edited[1],
+             "chain-a": chain_a, "chain-b": chain_b, "chain-c": chain_c, "other": other}
+    docs = _documents(spark, texts, 3)
+    # LSH tuned lower so both chain links are candidates; verification at 0.8 rejects the direct A-C pair, so
+    # only transitivity (connected components) can put A and C together.
+    config = MinHashConfig(threshold=0.7, verify_threshold=0.8)
+    out = {r["id"]: r.asDict() for r in minhash_stage(docs, config).collect()}
+    survivors = {i for i, r in out.items() if r["reason"] is None}
+    edges = {frozenset((r["src"], r["dst"])) for r in candidate_edges(signatures_frame(docs, config), config).collect()}
+    assert frozenset(("chain-a", "chain-b")) in edges and frozenset(("chain-a", "chain-c")) not in edges
+    assert "other" in survivors
+    assert len(survivors & {"base", "copy-1", "copy-2", "near-1", "near-2"}) == 1
+    assert len(survivors & {"chain-a", "chain-b", "chain-c"}) == 1
+    kept = min(survivors & {"base", "copy-1", "copy-2", "near-1", "near-2"})
+    for dup in {"base", "copy-1", "copy-2", "near-1", "near-2"} - {kept}:
+        assert (out[dup]["stage"], out[dup]["reason"], out[dup]["detail"]) == ("minhash_dedup", "minhash_duplicate",
+                                                                               kept)

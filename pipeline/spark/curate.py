@@ -1,4 +1,5 @@
-"""The curation job: read -> safety -> url_dedup -> extract -> line_dedup -> write, with accounting.
+"""The curation job: read -> safety -> url_dedup -> extract -> minhash_dedup -> line_dedup -> write, with
+accounting.
 
 Each stage's result is persisted and counted before the next starts, which gives a progress line with exact
 numbers per stage. Until extraction the persisted rows are the small record index (no page bodies); extraction
@@ -19,7 +20,7 @@ from pipeline.config import CurateConfig
 from pipeline.filters.url_safety import UrlSafetyFilter
 from pipeline.inputs import expand_inputs
 from pipeline.spark import stages
-from pipeline.spark.dedup_stages import line_dedup_stage
+from pipeline.spark.dedup_stages import line_dedup_stage, minhash_stage
 from pipeline.spark.schema import DOCUMENT_SCHEMA, REJECTED_COLUMNS, STAGES
 from pipeline.stats import RunStats, build_stats, format_stage_line, format_summary
 
@@ -91,6 +92,12 @@ class CurationRun:
 
         t = time.perf_counter()
         extracted, rows = self._materialise("extract", stages.extract_stage(index, cfg, survivors), t, all_ledgers)
+        if cfg.minhash.enabled:
+            t = time.perf_counter()
+            deduped = minhash_stage(stages.pending(extracted), cfg.minhash)
+            extracted, rows = self._materialise(
+                "minhash_dedup", stages.rejected(extracted).unionByName(deduped), t, all_ledgers
+            )
         if cfg.line_dedup.enabled:
             t = time.perf_counter()
             trimmed = line_dedup_stage(stages.pending(extracted), cfg.line_dedup, cfg.spark.rows_per_batch)

@@ -40,7 +40,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-STAGES = ("read", "safety", "url_dedup", "extract", "line_dedup")
+STAGES = ("read", "safety", "url_dedup", "extract", "minhash_dedup", "line_dedup")
 
 _PROVENANCE = [
     StructField("id", StringType(), False),
