@@ -121,10 +121,13 @@ def _coerce(value, hint, name: str):
         raise ValueError(f"{name}: cannot read {value!r} as {hint.__name__}") from exc
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """One ``--section.field`` option per config field, with its default and the comment beside it as help."""
+def add_config_arguments(parser: argparse.ArgumentParser, sections: tuple[str, ...] | None = None) -> None:
+    """One ``--section.field`` option per config field (of ``sections``, default all), with its default and the
+    comment beside it as help."""
     defaults = CurateConfig()
     for section_field in dataclasses.fields(CurateConfig):
+        if sections is not None and section_field.name not in sections:
+            continue
         section = getattr(defaults, section_field.name)
         group = parser.add_argument_group(f"[{section_field.name}] ({type(section).__name__})")
         comments = _field_comments(type(section))

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import pytest
+
 from pipeline.dedup.line_dedup import LineDedupConfig, dedup_lines
 from pipeline.spark.dedup_stages import line_dedup_stage
 from pipeline.spark.schema import EXTRACTED_SCHEMA
@@ -103,3 +105,37 @@ def test_minhash_stage_keeps_one_per_cluster_and_resolves_chains(spark):
     for dup in {"base", "copy-1", "copy-2", "near-1", "near-2"} - {kept}:
         assert (out[dup]["stage"], out[dup]["reason"], out[dup]["detail"]) == ("minhash_dedup", "minhash_duplicate",
                                                                                kept)
+
+
+def test_standalone_dedup_job_reports_every_id_and_respects_the_grouping_key(spark, tmp_path):
+    import dataclasses
+    import json
+    import random
+
+    import pyarrow.parquet as pq
+
+    from pipeline.config import CurateConfig
+    from pipeline.dedup.minhash import MinHashConfig
+    from pipeline.spark.dedup_job import InputError, run_dedup
+
+    rng = random.Random(3)
+    vocabulary = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(6)) for _ in range(500)]
+    article = " ".join(rng.choice(vocabulary) for _ in range(200))
+    other = " ".join(rng.choice(vocabulary) for _ in range(200))
+    rows = [{"id": "en-1", "text": article, "lang": "en", "fetch_time": "2024-01-01T00:00:00Z"},
+            {"id": "en-2", "text": article, "lang": "en", "fetch_time": "2024-03-01T00:00:00Z"},
+            {"id": "de-1", "text": article, "lang": "de"},
+            {"id": "en-3", "text": other + f"\n{COOKIE}", "lang": "en"}]
+    source = tmp_path / "docs.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in rows))
+    config = dataclasses.replace(CurateConfig(), minhash=MinHashConfig(group_by="language"))
+    summary = run_dedup(spark, str(source), str(tmp_path / "out"), config, line_dedup=True)
+    out = {r["id"]: r for r in pq.read_table(tmp_path / "out").to_pylist()}
+    assert set(out) == {"en-1", "en-2", "de-1", "en-3"} and "4 documents -> 3 kept" in summary
+    assert (out["en-1"]["kept"], out["en-1"]["reason"], out["en-1"]["kept_id"]) == (False, "minhash_duplicate", "en-2")
+    assert out["en-1"]["cluster_id"] == out["en-2"]["cluster_id"] == "en-1"
+    assert out["de-1"]["kept"] and out["de-1"]["cluster_id"] == "de-1"  # another language: never compared
+    assert out["en-3"]["kept"] and out["en-3"]["lines_removed"] == 0
+    source.write_text(json.dumps({"id": "x", "body": "no text column"}))
+    with pytest.raises(InputError, match="text"):
+        run_dedup(spark, str(source), str(tmp_path / "bad"), config)

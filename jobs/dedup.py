@@ -1,0 +1,63 @@
+"""De-duplicate documents you already have: global MinHash near-duplicate removal (and, with --line-dedup, line
+dedup), with the same code and config as the curation job (Llama 3 §3.1.1).
+
+    spark-submit jobs/dedup.py --input docs.jsonl --output dedup_out
+    spark-submit jobs/dedup.py --input 'parquet_dir/*.parquet' --output out --line-dedup --minhash.group-by language
+
+Input: JSONL or Parquet (by file extension, or --format) with columns ``id`` and ``text``, optionally ``url``,
+``lang`` or ``language`` (read as ``language``) and ``fetch_time`` (the most recent document of a cluster is kept,
+then the smallest id). Output (Parquet, or JSONL with --output-format jsonl): every input id with ``cluster_id``
+(the smallest id of its near-duplicate cluster; its own id when it has no near duplicate), ``kept``, ``kept_id``
+and ``reason`` (``minhash_duplicate``, or with --line-dedup ``empty_after_line_dedup``/``too_short_after_line_dedup``);
+with --line-dedup also ``text`` after line removal and ``lines_removed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipeline.config import add_config_arguments, config_from_arguments
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="spark-submit jobs/dedup.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input", required=True, help="JSONL or Parquet files (globs, comma-separated)")
+    parser.add_argument("--output", required=True, help="output directory")
+    parser.add_argument("--format", choices=("jsonl", "parquet"), help="input format (default: from the extension)")
+    parser.add_argument("--output-format", choices=("jsonl", "parquet"), default="parquet")
+    parser.add_argument("--line-dedup", action="store_true", help="also remove lines seen in >6 documents per bucket")
+    parser.add_argument("--config", metavar="TOML", help="TOML file with [minhash] / [line_dedup] tables")
+    parser.add_argument("--master", help="Spark master when not run through spark-submit (default: local[*])")
+    parser.add_argument("--log-level", default="WARN")
+    add_config_arguments(parser, sections=("minhash", "line_dedup", "spark"))
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        config = config_from_arguments(args, args.config)
+    except (ValueError, OSError) as exc:
+        print(f"dedup: bad configuration: {exc}", file=sys.stderr)
+        return 2
+
+    from pipeline.spark.dedup_job import InputError, run_dedup
+    from pipeline.spark.session import build_spark
+
+    spark = build_spark("llama3-dedup", master=args.master, log_level=args.log_level)
+    try:
+        summary = run_dedup(spark, args.input, args.output, config, input_format=args.format,
+                            output_format=args.output_format, line_dedup=args.line_dedup)
+    except InputError as exc:
+        print(f"dedup: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        spark.stop()
+    print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
