@@ -1,0 +1,256 @@
+"""MinHash core: signatures equal datasketch's, the normalisation rules, LSH parameters and band keys."""
+
+from __future__ import annotations
+
+import json
+import random
+import unicodedata
+
+import numpy as np
+import pytest
+import xxhash
+from conftest import shared_data
+from datasketch import MinHash, MinHashLSH
+
+from pipeline.dedup import minhash
+from pipeline.dedup.minhash import (
+    MinHashConfig,
+    MinHasher,
+    band_keys,
+    estimated_jaccard,
+    lsh_params,
+    normalize_for_shingles,
+    shingle_hash,
+    shingles,
+)
+
+PERMUTATIONS = [(128, 1), (64, 42), (256, 7)]
+INLINE_TEXTS = [
+    "",
+    "   \n\t ",
+    "!!! ... ???",
+    "word",
+    "Two words.",
+    "exactly five words in this",
+    "six words are in this text",
+    "the same five words again the same five words again the same five words again",
+    "Numbers: 3.14159, 2024-05-01, 1,000,000 and 42!",
+    "Ünïcödé café, ﬁne ＦＵＬＬＷＩＤＴＨ text; ΟΔΟΣ and οδος; İstanbul",
+    "हिन्दी भाषा में लिखा गया एक छोटा वाक्य है।",
+    "中文文本没有空格。日本語のテキストも。",
+    "emoji 🙂 between 🙃 words and a lone surrogate \ud800 here",
+    "x" * 300 + " follows a very long token, hashed outside the vectorised path",
+    "a " * 40 + "b" * 70 + " " + "c" * 30,
+]
+
+
+def _datasketch(text: str, num_perm: int, seed: int, ngram: int = 5) -> np.ndarray:
+    m = MinHash(num_perm=num_perm, seed=seed, hashfunc=shingle_hash)
+    m.update_batch(shingles(text, ngram))
+    return m.hashvalues
+
+
+def _assert_equal_datasketch(texts: list[str], num_perm: int, seed: int, ngram: int = 5) -> None:
+    signatures = MinHasher(num_perm, seed).signatures(texts, ngram)
+    assert signatures.shape == (len(texts), num_perm) and signatures.dtype == np.uint64
+    for text, signature in zip(texts, signatures, strict=True):
+        np.testing.assert_array_equal(signature, _datasketch(text, num_perm, seed, ngram), err_msg=text[:80])
+
+
+@pytest.mark.parametrize("num_perm,seed", PERMUTATIONS)
+def test_signatures_equal_datasketch_on_inline_texts(num_perm, seed):
+    _assert_equal_datasketch(INLINE_TEXTS, num_perm, seed)
+    _assert_equal_datasketch(INLINE_TEXTS, num_perm, seed, ngram=1)
+
+
+def test_text_without_words_has_datasketch_initial_signature():
+    signatures = MinHasher(64).signatures(["", "...", "word"], 5)
+    assert (signatures[:2] == 0xFFFFFFFF).all()
+    np.testing.assert_array_equal(signatures[0], MinHash(num_perm=64, hashfunc=shingle_hash).hashvalues)
+    assert (signatures[2] < 0xFFFFFFFF).any()
+    assert MinHasher(64).signatures([], 5).shape == (0, 64)
+
+
+def _wikitext_articles() -> list[str]:
+    with shared_data("quality_text", "wikitext2", "articles.jsonl").open(encoding="utf-8") as lines:
+        return [json.loads(line)["text_detok"] for line in lines]
+
+
+def _clough_texts() -> list[str]:
+    with shared_data("neardup_clough_stevenson", "pairs.jsonl").open(encoding="utf-8") as lines:
+        rows = [json.loads(line) for line in lines]
+    return [r["text"] for r in rows] + sorted({r["source_text"] for r in rows})
+
+
+def _multilingual_sentences() -> list[str]:
+    with shared_data("langid_lingua", "sentences_dev.jsonl").open(encoding="utf-8") as lines:
+        return [json.loads(line)["text"] for i, line in enumerate(lines) if i % 15 == 0]
+
+
+@pytest.mark.parametrize("num_perm,seed", PERMUTATIONS[:2])
+def test_signatures_equal_datasketch_on_real_texts(num_perm, seed):
+    _assert_equal_datasketch(_wikitext_articles() + _clough_texts(), num_perm, seed)
+
+
+def test_signatures_equal_datasketch_on_multilingual_texts():
+    _assert_equal_datasketch(_multilingual_sentences(), 128, 1)
+
+
+def test_signatures_do_not_depend_on_batching(monkeypatch):
+    texts = INLINE_TEXTS * 3
+    whole = MinHasher(128).signatures(texts, 5)
+    monkeypatch.setattr(minhash, "_GROUP_CHARS", 50)  # many groups, some of one long text
+    np.testing.assert_array_equal(MinHasher(128).signatures(texts, 5), whole)
+    for i, text in enumerate(texts):
+        np.testing.assert_array_equal(MinHasher(128).signatures([text], 5)[0], whole[i])
+
+
+def test_vectorised_xxh32_equals_xxhash():
+    rng = np.random.default_rng(3)
+    buf = rng.integers(0, 256, 20_000, dtype=np.uint8).tobytes()
+    lengths = np.concatenate([np.arange(0, 300), rng.integers(0, 80, 3000), np.arange(0, 300)])
+    starts = rng.integers(0, len(buf) - 300, len(lengths))
+    starts[-300:] = len(buf) - lengths[-300:]  # ranges that end with the buffer
+    expected = [xxhash.xxh32_intdigest(buf[s:s + n]) for s, n in zip(starts.tolist(), lengths.tolist(), strict=True)]
+    np.testing.assert_array_equal(minhash._xxh32(buf, starts, starts + lengths), expected)
+
+
+# --- normalisation and shingles
+
+
+def _reference_normalize(text: str) -> str:
+    """The docstring's rules, character by character."""
+    chars = []
+    previous_digit = False
+    for ch in unicodedata.normalize("NFKC", text):
+        category = unicodedata.category(ch)
+        digit = category == "Nd"
+        if digit:
+            if not previous_digit:
+                chars.append("0")
+        elif category[0] in "LM" or category in ("Nl", "No"):
+            chars.append("σ" if ch == "ς" else ch.lower()[0])
+        else:
+            chars.append(" ")
+        previous_digit = digit
+    return " ".join("".join(chars).split())
+
+
+def test_normalisation_follows_its_rules_on_many_scripts():
+    code_points = [*range(0, 0x3000, 7), *range(0x10000, 0x30000, 331)]
+    texts = INLINE_TEXTS + [chr(c) + " a" + chr(c) + "b1" + chr(c) + "2" for c in code_points]
+    try:
+        texts += _multilingual_sentences()
+    except pytest.skip.Exception:
+        pass
+    for text in texts:
+        assert normalize_for_shingles(text) == _reference_normalize(text), text[:80]
+
+
+def test_normalisation_merges_case_punctuation_whitespace_and_tokenisation_variants():
+    variants = [
+        "The quick brown fox -- it jumped over the lazy dog's back in 1999.",
+        "the QUICK brown fox, it jumped over the lazy dog ' s back in 2023 !",
+        "  The quick\tbrown\n\nfox: it jumped over the lazy dog’s back in 7…  ",
+        "The quick brown fox — it jumped over the lazy dog‘s back in ２０２４.",
+    ]
+    assert len({normalize_for_shingles(v) for v in variants}) == 1
+    assert normalize_for_shingles(variants[0]) == "the quick brown fox it jumped over the lazy dog s back in 0"
+    assert len({frozenset(shingles(v, 5)) for v in variants}) == 1
+
+
+def test_normalisation_keeps_letters_marks_and_digit_positions():
+    assert normalize_for_shingles("Café naïve ﬁ Ⅻ") == "café naïve fi xii"
+    assert normalize_for_shingles("हिन्दी, भाषा!") == "हिन्दी भाषा"  # vowel signs and virama stay in the word
+    assert normalize_for_shingles("v2.0.1-rc3") == "v0 0 0 rc0"
+    assert normalize_for_shingles("snake_case") == "snake case"
+
+
+def test_shingles():
+    assert shingles("", 5) == [] and shingles(" ,;. ", 5) == []
+    assert shingles("Only three words", 5) == [b"only three words"]
+    assert shingles("one two three four five", 5) == [b"one two three four five"]
+    assert sorted(shingles("a b c d e f", 5)) == [b"a b c d e", b"b c d e f"]
+    assert sorted(shingles("a b a b a b", 2)) == [b"a b", b"b a"]  # distinct only
+    assert shingles("Grüße", 1) == ["grüße".encode()]
+
+
+def test_shingle_hash_is_xxh32():
+    assert shingle_hash(b"a b c d e") == xxhash.xxh32_intdigest(b"a b c d e")
+
+
+# --- estimates, LSH
+
+
+def _vocabulary(size: int, seed: int) -> list[str]:
+    rng = random.Random(seed)  # letters only: digits would all normalise to 0
+    return ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 10))) for _ in range(size)]
+
+
+def _edited(text: str, rate: float, seed: int) -> str:
+    rng = random.Random(seed)
+    replacements = _vocabulary(100, seed)
+    return " ".join(rng.choice(replacements) if rng.random() < rate else w for w in text.split())
+
+
+def _exact_jaccard(a: str, b: str, ngram: int = 5) -> float:
+    sa, sb = set(shingles(a, ngram)), set(shingles(b, ngram))
+    return len(sa & sb) / len(sa | sb)
+
+
+def test_estimated_jaccard_is_close_to_exact():
+    rng = random.Random(0)
+    vocabulary = _vocabulary(3000, seed=0)
+    base = " ".join(rng.choice(vocabulary) for _ in range(2000))
+    hasher = MinHasher(256)
+    for rate in (0.0, 0.01, 0.03, 0.08):
+        near = _edited(base, rate, seed=int(rate * 100))
+        exact = _exact_jaccard(base, near)
+        assert rate == 0 or 0.3 < exact < 1
+        a, b = hasher.signatures([base, near], 5)
+        standard_error = max((exact * (1 - exact) / 256) ** 0.5, 1e-9)
+        assert abs(estimated_jaccard(a, b) - exact) <= 4 * standard_error + 1e-9, (rate, exact)
+    assert estimated_jaccard(a, a) == 1.0
+
+
+def test_lsh_params_match_datasketch_when_not_set():
+    for threshold, num_perm in [(0.8, 128), (0.7, 112), (0.85, 256), (0.5, 64)]:
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        config = MinHashConfig(threshold=threshold, num_perm=num_perm, bands=0, rows=0)
+        assert lsh_params(config) == (lsh.b, lsh.r)
+
+
+def test_lsh_params_set_in_the_config():
+    assert lsh_params(MinHashConfig()) == (14, 9)
+    assert lsh_params(MinHashConfig(bands=14, rows=8, num_perm=112)) == (14, 8)
+    for bands, rows in [(14, 0), (0, 8), (20, 8)]:
+        with pytest.raises(ValueError):
+            lsh_params(MinHashConfig(bands=bands, rows=rows, num_perm=112))
+    with pytest.raises(ValueError, match="num_perm"):
+        lsh_params(MinHashConfig(num_perm=64))
+
+
+def test_band_keys_equal_for_identical_bands_and_differ_otherwise():
+    rng = random.Random(1)
+    vocabulary = _vocabulary(5000, seed=1)
+    unrelated = [" ".join(rng.choice(vocabulary) for _ in range(300)) for _ in range(50)]
+    near = _edited(unrelated[0], 0.005, seed=2)
+    texts = unrelated + [unrelated[0].upper(), near]
+    bands, rows = lsh_params(MinHashConfig())
+    keys = band_keys(MinHasher(128).signatures(texts, 5), bands, rows)
+    assert keys.shape == (len(texts), bands) and keys.dtype == np.uint64
+    np.testing.assert_array_equal(keys[0], keys[50])  # same shingles, same keys in every band
+    assert _exact_jaccard(texts[0], texts[51]) > 0.9
+    assert (keys[0] == keys[51]).any()  # some band is whole
+    unrelated_keys = keys[:50]
+    for band in range(bands):
+        assert len(set(unrelated_keys[:, band].tolist())) == 50
+    assert len(set(unrelated_keys.ravel().tolist())) == 50 * bands  # keys are distinct across bands too
+
+
+def test_band_keys_of_documents_without_words_are_all_equal():
+    # their signatures are all 0xFFFFFFFF, as datasketch's: callers keep such documents out of LSH
+    keys = band_keys(MinHasher(128).signatures(["", "..."], 5), 9, 13)
+    np.testing.assert_array_equal(keys[0], keys[1])
+    with pytest.raises(ValueError):
+        band_keys(np.zeros((1, 64), np.uint64), 9, 13)
