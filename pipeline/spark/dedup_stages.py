@@ -90,6 +90,7 @@ def _trim(row: dict, removed_hashes: set[int], min_chars: int) -> dict:
 
 # --- MinHash near-duplicate documents
 
+EMPTY_SIGNATURE_VALUE = 0xFFFFFFFF  # datasketch's initial value, kept by every permutation of an empty set
 SIGNATURE_SCHEMA = "id string, _group string, signature array<long>, band_keys array<long>"
 _SIGNATURE_ARROW = pa.schema([("id", pa.string()), ("_group", pa.string()), ("signature", pa.list_(pa.int64())),
                               ("band_keys", pa.list_(pa.int64()))])
@@ -109,6 +110,9 @@ def signatures_frame(docs: DataFrame, config: MinHashConfig) -> DataFrame:
         for batch in batches:
             texts = [t or "" for t in batch.column("text").to_pylist()]
             sigs = hasher.signatures(texts, config.ngram)
+            # A text without words has the empty set's signature; all such texts would share every band.
+            has_words = (sigs != EMPTY_SIGNATURE_VALUE).any(axis=1)
+            sigs, batch = sigs[has_words], batch.filter(pa.array(has_words))
             keys = band_keys(sigs, bands, rows).view(np.int64)  # same bits, as Spark's signed long
             yield pa.RecordBatch.from_arrays(
                 [batch.column("id"), batch.column("_group"),
