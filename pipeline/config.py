@@ -21,6 +21,7 @@ from pipeline.dedup.url_dedup import UrlDedupConfig
 from pipeline.extraction import ExtractionConfig
 from pipeline.filters.url_safety import SafetyConfig
 from pipeline.filters.warc_record import RecordConfig
+from pipeline.language_id import LanguageIdConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -64,6 +65,7 @@ class CurateConfig:
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     url_dedup: UrlDedupConfig = field(default_factory=UrlDedupConfig)
     extraction: ExtractionConfig = field(default_factory=ExtractionConfig)
+    language_id: LanguageIdConfig = field(default_factory=LanguageIdConfig)
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     line_dedup: LineDedupConfig = field(default_factory=LineDedupConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
@@ -139,7 +141,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, sections: tuple[str, .
                 dest=f"cfg::{section_field.name}::{f.name}",
                 default=None,
                 metavar="VALUE",
-                help=f"{comments.get(f.name, '')} (default: {shown})".strip(),
+                help=f"{comments.get(f.name, '')} (default: {shown})".strip().replace("%", "%%"),
             )
 
 

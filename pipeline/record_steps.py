@@ -121,5 +121,5 @@ def _document_row(row: dict, charset: str | None, text: str | None, rejection: R
     doc = {k: row.get(k) for k in ("id", "url", "url_key", "host", "domain", "fetch_time", "source_file",
                                    "source_offset", "source_record")}
     doc.update(charset=charset, html_bytes=row.get("payload_bytes"), text=text, language=None,
-               language_score=None, scores={}, signals={})
+               language_score=None, language_runner_up=None, scores={}, signals={})
     return _verdict(doc, "extract", rejection)

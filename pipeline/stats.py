@@ -31,6 +31,8 @@ class RunStats:
     rejected: int
     input_files: int
     input_problems: list[dict] = field(default_factory=list)
+    # per language: documents labelled, rejected per later stage, kept, and tokens kept
+    languages: dict[str, dict] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -89,6 +91,21 @@ def build_stats(
                     input_files=input_files, input_problems=input_problems or [])
 
 
+def language_table(rows: Iterable[tuple[str | None, str | None, int, float]]) -> dict[str, dict]:
+    """``{language: {"labelled", "kept", "tokens", "rejected": {stage: n}}}`` from aggregated
+    ``(language, stage, documents, tokens)`` rows of the documents that reached language ID."""
+    table: dict[str, dict] = {}
+    for language, stage, documents, tokens in rows:
+        entry = table.setdefault(language or "none", {"labelled": 0, "kept": 0, "tokens": 0, "rejected": {}})
+        entry["labelled"] += documents
+        if stage is None:
+            entry["kept"] += documents
+            entry["tokens"] += int(tokens or 0)
+        else:
+            entry["rejected"][stage] = entry["rejected"].get(stage, 0) + documents
+    return dict(sorted(table.items(), key=lambda item: -item[1]["kept"]))
+
+
 def format_stage_line(index: int, count: int, entry: StageStats) -> str:
     top = ", ".join(f"{reason} {n:,}" for reason, n in list(entry.rejected.items())[:3])
     secs = f"{entry.seconds:7.1f}s" if entry.seconds is not None else "        "
@@ -96,7 +113,7 @@ def format_stage_line(index: int, count: int, entry: StageStats) -> str:
             + (f"   dropped: {top}" if top else ""))
 
 
-def format_summary(stats: RunStats, top_reasons: int = 8) -> str:
+def format_summary(stats: RunStats, top_reasons: int = 8, top_languages: int = 25) -> str:
     """The table printed at the end of a run."""
     lines = [
         f"{'stage':<13} {'docs in':>11} {'docs out':>11} {'MB in':>9} {'MB out':>9} {'seconds':>8}",
@@ -118,6 +135,18 @@ def format_summary(stats: RunStats, top_reasons: int = 8) -> str:
         lines.append("top drop reasons:")
         for (stage, reason), n in reasons.most_common(top_reasons):
             lines.append(f"  {n:>10,}  {stage}/{reason}")
+    if stats.languages:
+        stages = sorted({stage for entry in stats.languages.values() for stage in entry["rejected"]})
+        lines.append(f"documents per language ({len(stats.languages)} languages; tokens: words, or characters in "
+                     "unspaced scripts):")
+        lines.append(f"  {'language':<9} {'labelled':>9} " + " ".join(f"{'-' + s:>14}" for s in stages)
+                     + f" {'kept':>8} {'tokens':>12}")
+        for language, entry in list(stats.languages.items())[:top_languages]:
+            dropped = " ".join(f"{entry['rejected'].get(s, 0):>14,}" for s in stages)
+            lines.append(f"  {language:<9} {entry['labelled']:>9,} {dropped} {entry['kept']:>8,} "
+                         f"{entry['tokens']:>12,}")
+        if len(stats.languages) > top_languages:
+            lines.append(f"  ... {len(stats.languages) - top_languages} more in stats.json")
     if stats.input_problems:
         lines.append(f"input problems ({len(stats.input_problems)} file(s) not read to the end):")
         for problem in stats.input_problems[:10]:

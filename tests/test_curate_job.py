@@ -89,9 +89,12 @@ def test_pages_expected_to_survive_are_kept(sample_run, manifest):
     assert len(keep) > 100
     lost = [(m["url"], rejected.get(m["record_id"], {}).get("reason"), _is_near_duplicate(m))
             for m in keep if m["record_id"] not in documents]
-    # Extraction may find nothing on a few real pages (empty shells); MinHash removes planted duplicates only.
-    assert all(reason == "no_text" or (reason == "minhash_duplicate" and planted) for _, reason, planted in lost), lost
+    # Extraction may find nothing on a few real pages (empty shells), a few are mixed-language or in a language
+    # lid.176 is unsure of (Aragonese Wikipedia, a Japanese blog in English); MinHash removes planted duplicates only.
+    assert all(reason in ("no_text", "low_language_confidence") or (reason == "minhash_duplicate" and planted)
+               for _, reason, planted in lost), lost
     assert sum(reason == "no_text" for _, reason, _ in lost) <= 0.05 * len(keep), lost
+    assert sum(reason == "low_language_confidence" for _, reason, _ in lost) <= 0.03 * len(keep), lost
 
 
 def test_exact_and_near_duplicate_groups_collapse_to_one_document(sample_run, manifest):
@@ -197,17 +200,41 @@ def test_pathological_page_hits_the_time_limit_without_stalling_the_job(sample_r
 
 
 def test_no_line_is_left_in_more_than_six_documents(sample_run, manifest):
-    """The sample is one bucket: after line dedup no normalised line occurs in more than 6 kept documents, and the
-    shared boilerplate lines planted in the sample's articles are gone from them."""
+    """Each language of the sample is one bucket: after line dedup no normalised line occurs in more than 6 kept
+    documents of a language, and the shared boilerplate lines planted in the sample's articles are gone."""
     from collections import Counter
 
     from pipeline.dedup.line_dedup import document_line_hashes
 
     _, documents, _, _ = sample_run
-    counts = Counter(h for doc in documents.values() for h in set(document_line_hashes(doc["text"])) if h is not None)
-    assert counts and max(counts.values()) <= 6
+    counts = Counter((doc["language"], h) for doc in documents.values()
+                     for h in set(document_line_hashes(doc["text"])) if h is not None)
+    assert counts and max(counts.values()) <= 6  # per language: line dedup runs within each language
     boilerplate = [documents[m["record_id"]] for m in manifest
                    if m["case"] == "boilerplate" and m["warc_type"] == "response" and m["record_id"] in documents]
     assert len(boilerplate) >= 20
-    # (one page's planted paragraphs do not survive extraction at all)
-    assert sum(doc["signals"]["line_dedup_removed_lines"] >= 1 for doc in boilerplate) >= 0.9 * len(boilerplate)
+    # Planted lines recur in 8-12 pages across languages; counted per language, only the languages with enough
+    # such pages (German, English) lose them.
+    trimmed = [doc for doc in boilerplate if doc["signals"]["line_dedup_removed_lines"] >= 1]
+    assert len(trimmed) >= 10 and {doc["language"] for doc in trimmed} <= {"de", "en"}
+    assert sum(doc["signals"]["line_dedup_removed_lines"] for doc in documents.values()) >= 30
+
+
+def test_languages_are_identified_end_to_end_and_partition_the_output(sample_run, manifest):
+    stats, documents, rejected, out = sample_run
+    pages = [(m["case"].split(":", 1)[1], m["record_id"]) for m in manifest
+             if m["case"].startswith("lang:") and m["warc_type"] == "response"]
+    identified = {lang for lang, record_id in pages if documents.get(record_id, {}).get("language") == lang}
+    assert len(identified) >= 18, sorted({lang for lang, _ in pages} - identified)
+    assert all(0 < doc["language_score"] <= 1.0001 and doc["language_runner_up"] for doc in documents.values()
+               if doc["language"] != "unknown")
+    partitions = {p.name for p in (out / "documents").iterdir() if p.is_dir()}
+    assert {"language=en", "language=de", "language=zh", "language=th"} <= partitions
+    assert stats.languages["en"]["kept"] > 40 and stats.languages["ja"]["tokens"] > 100
+
+
+def test_garbage_page_is_not_confidently_any_language(sample_run, manifest):
+    _, documents, rejected, _ = sample_run
+    (garbage,) = [m for m in manifest if m["case"] == "garbage" and m["warc_type"] == "response"]
+    outcome = rejected.get(garbage["record_id"]) or documents[garbage["record_id"]]
+    assert outcome.get("reason") == "low_language_confidence" and outcome["stage"] == "language_id"

@@ -140,3 +140,24 @@ def test_standalone_dedup_job_reports_every_id_and_respects_the_grouping_key(spa
     source.write_text(json.dumps({"id": "x", "body": "no text column"}))
     with pytest.raises(InputError, match="text"):
         run_dedup(spark, str(source), str(tmp_path / "bad"), config)
+
+
+def test_documents_of_different_languages_are_never_compared(spark):
+    from pipeline.dedup.line_dedup import LineDedupConfig
+    from pipeline.dedup.minhash import MinHashConfig
+    from pipeline.spark.dedup_stages import minhash_stage
+
+    page = " ".join(f"{r.lower()} flows past {c}" for r in RIVERS for c in ("mills", "towns", "farms", "bridges"))
+    texts = {"en-a": page, "en-b": page + " today", "de-a": page, "fr-a": page}
+    languages = {"en-a": "en", "en-b": "en", "de-a": "de", "fr-a": "fr"}
+    docs = _documents(spark, texts, 2).drop("language").join(
+        spark.createDataFrame(list(languages.items()), "id string, language string"), "id")
+    out = {r["id"]: r["reason"] for r in minhash_stage(docs, MinHashConfig()).collect()}
+    assert out == {"en-a": "minhash_duplicate", "en-b": None, "de-a": None, "fr-a": None} or out == {
+        "en-a": None, "en-b": "minhash_duplicate", "de-a": None, "fr-a": None}
+    # line dedup buckets are per language too: the shared lines of 7 documents in 7 languages all stay
+    lines = {f"d{i}": f"{COOKIE}\nOwn line {r}." for i, r in enumerate(RIVERS)}
+    multi = _documents(spark, lines, 2).drop("language").join(
+        spark.createDataFrame([(f"d{i}", f"l{i}") for i in range(7)], "id string, language string"), "id")
+    trimmed = {r["id"]: r["text"] for r in line_dedup_stage(multi, LineDedupConfig()).collect()}
+    assert all(COOKIE in text for text in trimmed.values())

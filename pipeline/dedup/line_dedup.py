@@ -34,8 +34,8 @@ class LineDedupConfig:
     bucket_size: int = 30_000_000
     # Documents with fewer characters than this left after removal are rejected (0 keeps all non-empty ones).
     min_chars_after: int = 1
-    # Count lines per value of this column ("" = all documents together; "language" once language ID exists).
-    group_by: str = ""
+    # Paper: line dedup runs within each language; buckets are per value of this column ("" = all together).
+    group_by: str = "language"
 
 
 _DIGITS = re.compile(r"\d")

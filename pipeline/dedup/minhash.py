@@ -55,8 +55,9 @@ class MinHashConfig:
     rows: int = 9
     # Keep LSH candidates whose estimated Jaccard reaches this (0: all); a notch under threshold favours recall.
     verify_threshold: float = 0.79
-    # Column whose values must match for two documents to be compared: "" is global, as in the paper (later "language").
-    group_by: str = ""
+    # Paper: dedup runs within each language. Documents are compared only if this column matches ("" = global; a
+    # null value, e.g. before language ID or with it disabled, groups with all other nulls).
+    group_by: str = "language"
 
 
 def normalize_for_shingles(text: str) -> str:

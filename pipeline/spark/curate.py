@@ -1,5 +1,5 @@
-"""The curation job: read -> safety -> url_dedup -> extract -> minhash_dedup -> line_dedup -> write, with
-accounting.
+"""The curation job: read -> safety -> url_dedup -> extract -> language_id -> minhash_dedup -> line_dedup ->
+write, with accounting.
 
 Each stage's result is persisted and counted before the next starts, which gives a progress line with exact
 numbers per stage. Until extraction the persisted rows are the small record index (no page bodies); extraction
@@ -21,8 +21,9 @@ from pipeline.filters.url_safety import UrlSafetyFilter
 from pipeline.inputs import expand_inputs
 from pipeline.spark import stages
 from pipeline.spark.dedup_stages import line_dedup_stage, minhash_stage
+from pipeline.spark.language_stage import language_stage
 from pipeline.spark.schema import DOCUMENT_SCHEMA, REJECTED_COLUMNS, STAGES
-from pipeline.stats import RunStats, build_stats, format_stage_line, format_summary
+from pipeline.stats import RunStats, build_stats, format_stage_line, format_summary, language_table
 
 
 def _ledger(df: DataFrame, payload_col: str, text_col: str | None) -> DataFrame:
@@ -92,6 +93,12 @@ class CurationRun:
 
         t = time.perf_counter()
         extracted, rows = self._materialise("extract", stages.extract_stage(index, cfg, survivors), t, all_ledgers)
+        if cfg.language_id.enabled:
+            t = time.perf_counter()
+            labelled = language_stage(stages.pending(extracted), cfg.language_id, cfg.spark.rows_per_batch)
+            extracted, rows = self._materialise(
+                "language_id", stages.rejected(extracted).unionByName(labelled), t, all_ledgers
+            )
         if cfg.minhash.enabled:
             t = time.perf_counter()
             deduped = minhash_stage(stages.pending(extracted), cfg.minhash)
@@ -113,6 +120,11 @@ class CurationRun:
             .select("source_file", "source_record", "detail").orderBy("source_file").limit(1000).collect()
         ]
         stats = build_stats(rows, STAGES, seconds=self.seconds, input_files=len(paths), input_problems=problems)
+        if cfg.language_id.enabled:
+            stats.languages = language_table(
+                tuple(r) for r in extracted.where(F.col("language").isNotNull())
+                .groupBy("language", "stage").agg(F.count(F.lit(1)), F.sum(F.col("signals")["tokens"])).collect()
+            )
         self._write_json(stats)
         self.log(f"[write] documents, rejected records and stats.json in {self.seconds['write']:.1f}s")
         self.log(format_summary(stats))
@@ -124,7 +136,7 @@ class CurationRun:
         documents = stages.pending(extracted).select(*DOCUMENT_SCHEMA.names)
         if files:
             documents = documents.coalesce(files)
-        documents.write.mode(mode).parquet(f"{out}/documents")
+        documents.write.mode(mode).partitionBy("language").parquet(f"{out}/documents")
         if self.config.io.write_rejected:
             dropped = stages.rejected(index).select(*REJECTED_COLUMNS).unionByName(
                 stages.rejected(extracted).select(*REJECTED_COLUMNS)

@@ -16,8 +16,9 @@ Output ``documents/`` (Parquet), one row per kept document:
 | charset | string | codec used to decode the HTML |
 | html_bytes | long | size of the HTTP body |
 | text | string | extracted plain text (no markdown markers; code and TeX kept) |
-| language | string | ISO 639 code, filled by the language-ID stage (null until then) |
+| language | string | lid.176 code (``unknown`` below the confidence threshold, if so configured); output partition |
 | language_score | double | language-ID confidence (null until then) |
+| language_runner_up | string | the model's second choice (confusable pairs such as bs/hr, no/nn show here) |
 | scores | map<string,double> | model scores by classifier name, filled by later stages |
 | signals | map<string,double> | heuristic signals by name, filled by later stages (kept so users can re-threshold) |
 
@@ -40,7 +41,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-STAGES = ("read", "safety", "url_dedup", "extract", "minhash_dedup", "line_dedup")
+STAGES = ("read", "safety", "url_dedup", "extract", "language_id", "minhash_dedup", "line_dedup")
 
 _PROVENANCE = [
     StructField("id", StringType(), False),
@@ -67,6 +68,7 @@ DOCUMENT_SCHEMA = StructType(
         StructField("text", StringType(), True),
         StructField("language", StringType(), True),
         StructField("language_score", DoubleType(), True),
+        StructField("language_runner_up", StringType(), True),
         StructField("scores", MapType(StringType(), DoubleType()), True),
         StructField("signals", MapType(StringType(), DoubleType()), True),
     ]
