@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipeline.config import add_config_arguments, config_from_arguments
+from pipeline.config import add_job_arguments, load_job_config
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -24,20 +24,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "(local, hdfs://, s3a://, ...); same as --io.input (default: sample_data/shards)")
     parser.add_argument("--output", dest="cfg::io::output", metavar="DIR",
                         help="output directory; same as --io.output (default: out)")
-    parser.add_argument("--config", metavar="TOML", help="TOML file with [section] tables overriding the defaults")
-    parser.add_argument("--master", help="Spark master when not run through spark-submit (default: local[*])")
-    parser.add_argument("--log-level", default="WARN", help="Spark log level (default: WARN)")
-    add_config_arguments(parser)
+    add_job_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        config = config_from_arguments(args, args.config)
-    except (ValueError, OSError) as exc:
-        print(f"curate: bad configuration: {exc}", file=sys.stderr)
-        return 2
+    config = load_job_config(args, "curate")
 
     from pipeline.spark.curate import run_curation
     from pipeline.spark.session import build_spark

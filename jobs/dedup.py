@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipeline.config import add_config_arguments, config_from_arguments
+from pipeline.config import add_job_arguments, load_job_config
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -28,20 +28,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--format", choices=("jsonl", "parquet"), help="input format (default: from the extension)")
     parser.add_argument("--output-format", choices=("jsonl", "parquet"), default="parquet")
     parser.add_argument("--line-dedup", action="store_true", help="also remove lines seen in >6 documents per bucket")
-    parser.add_argument("--config", metavar="TOML", help="TOML file with [minhash] / [line_dedup] tables")
-    parser.add_argument("--master", help="Spark master when not run through spark-submit (default: local[*])")
-    parser.add_argument("--log-level", default="WARN")
-    add_config_arguments(parser, sections=("minhash", "line_dedup", "spark"))
+    add_job_arguments(parser, sections=("minhash", "line_dedup", "spark"))
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        config = config_from_arguments(args, args.config)
-    except (ValueError, OSError) as exc:
-        print(f"dedup: bad configuration: {exc}", file=sys.stderr)
-        return 2
+    config = load_job_config(args, "dedup")
 
     from pipeline.spark.dedup_job import InputError, run_dedup
     from pipeline.spark.session import build_spark

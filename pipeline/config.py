@@ -145,6 +145,23 @@ def add_config_arguments(parser: argparse.ArgumentParser, sections: tuple[str, .
             )
 
 
+def add_job_arguments(parser: argparse.ArgumentParser, sections: tuple[str, ...] | None = None) -> None:
+    """The options every job entry point has: --config, --master, --log-level, and the config fields."""
+    parser.add_argument("--config", metavar="TOML", help="TOML file with [section] tables overriding the defaults")
+    parser.add_argument("--master", help="Spark master when not run through spark-submit (default: local[*])")
+    parser.add_argument("--log-level", default="WARN", help="Spark log level (default: WARN)")
+    add_config_arguments(parser, sections)
+
+
+def load_job_config(args: argparse.Namespace, prog: str) -> CurateConfig:
+    """The job's config from its arguments; a bad value or file ends the program with a message and status 2."""
+    try:
+        return config_from_arguments(args, args.config)
+    except (ValueError, OSError) as exc:
+        print(f"{prog}: bad configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
 def config_from_arguments(args: argparse.Namespace, config_file: str | None = None) -> CurateConfig:
     """The config file (if any) overridden by every ``--section.field`` given on the command line."""
     config = CurateConfig.from_toml(config_file) if config_file else CurateConfig()

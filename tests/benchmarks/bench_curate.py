@@ -22,46 +22,18 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
-
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peak_memory import PeakMemory  # noqa: E402
 
 from pipeline.config import CurateConfig, IoConfig  # noqa: E402
 from pipeline.filters.warc_record import screen_record  # noqa: E402
 from pipeline.warc_reader import WarcRecord, read_warc  # noqa: E402
-
-
-class PeakMemory:
-    """Peak summed RSS of this process and all its descendants (JVM, Python workers)."""
-
-    def __init__(self, interval: float = 0.1):
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-
-    def _sample(self):
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            time.sleep(self.interval)
-
-    def __enter__(self):
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def html_pages(files: list[str]) -> list[tuple[bytes, str | None, str]]:
@@ -103,7 +75,7 @@ def run_job(spark, files_glob: str, out: str):
         t = time.perf_counter()
         stats = run_curation(spark, config, log=lambda line: None)
         seconds = time.perf_counter() - t
-    return stats, seconds, memory.peak
+    return stats, seconds, memory.tree
 
 
 def report(name: str, spark, files_glob: str, cores: int) -> None:

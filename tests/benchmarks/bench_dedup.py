@@ -16,47 +16,15 @@ import dataclasses
 import json
 import random
 import sys
-import threading
 import time
 from pathlib import Path
 
-import psutil
-
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peak_memory import PeakMemory  # noqa: E402
+
 ARTICLES = REPO.parent / "shared" / "data" / "quality_text" / "wikitext2" / "articles.jsonl"
-
-
-class PeakMemory:
-    """Peak RSS of the largest Python worker and of the whole process tree, sampled every 0.1 s."""
-
-    def __init__(self):
-        self.tree = self.worker = 0
-        self._stop = threading.Event()
-
-    def _sample(self):
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                try:
-                    rss = proc.memory_info().rss
-                    total += rss
-                    if proc.pid != me.pid and "python" in proc.name():
-                        self.worker = max(self.worker, rss)
-                except psutil.Error:
-                    pass
-            self.tree = max(self.tree, total)
-            time.sleep(0.1)
-
-    def __enter__(self):
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def make_documents(count: int, seed: int = 0) -> list[dict]:
