@@ -137,8 +137,8 @@ def format_summary(stats: RunStats, top_reasons: int = 8, top_languages: int = 2
             lines.append(f"  {n:>10,}  {stage}/{reason}")
     if stats.languages:
         stages = sorted({stage for entry in stats.languages.values() for stage in entry["rejected"]})
-        lines.append(f"documents per language ({len(stats.languages)} languages; tokens: words, or characters in "
-                     "unspaced scripts):")
+        lines.append(f"documents per language ({len(stats.languages)} languages; tokens: words, segmented per "
+                     "script):")
         lines.append(f"  {'language':<9} {'labelled':>9} " + " ".join(f"{'-' + s:>14}" for s in stages)
                      + f" {'kept':>8} {'tokens':>12}")
         for language, entry in list(stats.languages.items())[:top_languages]:

@@ -13,7 +13,7 @@ from pipeline.filters.rejection import Rejection
 from pipeline.language_id import LanguageIdConfig, LanguageIdentifier
 from pipeline.spark.schema import EXTRACTED_SCHEMA
 from pipeline.spark.stages import to_batches
-from pipeline.tokens import approx_token_count
+from pipeline.text_tokens import words
 
 
 @functools.lru_cache(maxsize=2)
@@ -23,8 +23,8 @@ def _identifier(config: LanguageIdConfig) -> LanguageIdentifier:
 
 
 def language_stage(docs: DataFrame, config: LanguageIdConfig, rows_per_batch: int = 256) -> DataFrame:
-    """Fill ``language``, ``language_score``, ``language_runner_up`` and the ``tokens`` signal; predictions are
-    made one Arrow batch at a time."""
+    """Fill ``language``, ``language_score``, ``language_runner_up`` and the ``tokens`` signal (words, segmented
+    per script: :func:`pipeline.text_tokens.words`); predictions are made one Arrow batch at a time."""
 
     def identify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         identifier = _identifier(config)
@@ -43,7 +43,7 @@ def language_stage(docs: DataFrame, config: LanguageIdConfig, rows_per_batch: in
 
 def _label(record: dict, prediction, config: LanguageIdConfig) -> dict:
     signals = dict(record.get("signals") or {})
-    signals["tokens"] = float(approx_token_count(record["text"] or ""))
+    signals["tokens"] = float(len(words(record["text"] or "", prediction.language)))
     signals["language_runner_up_score"] = prediction.runner_up_score
     record.update(language=prediction.language, language_score=prediction.score,
                   language_runner_up=prediction.runner_up, signals=signals)
