@@ -10,6 +10,7 @@ The index rows carry no page bodies, so steps 1-3 are cheap and extraction is on
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -79,7 +80,7 @@ def extract_documents(path: str, wanted: Sequence[dict], extractor: HtmlExtracto
             head = next(records, None)
             if not isinstance(head, WarcRecord) or head.record_id != first["id"]:
                 continue  # the offset does not point at the record: read from the start
-            records = _chain(head, records)
+            records = itertools.chain([head], records)
         yield from _extract_records(records, by_ordinal, extractor)
         return
 
@@ -87,11 +88,6 @@ def extract_documents(path: str, wanted: Sequence[dict], extractor: HtmlExtracto
 def _start_points(first: dict) -> list[tuple[int, int]]:
     offset = first.get("source_offset") or 0
     return [(offset, first["source_record"]), (0, 0)] if offset > 0 else [(0, 0)]
-
-
-def _chain(head, rest: Iterable):
-    yield head
-    yield from rest
 
 
 def _extract_records(records: Iterable, by_ordinal: dict[int, dict], extractor: HtmlExtractor) -> Iterator[dict]:
