@@ -3,12 +3,18 @@
 :class:`CurateConfig` is made of one section per stage; each section is defined beside the code it configures
 (its defaults and their reasons are there). Every field can be overridden from a TOML file (a ``[section]`` table
 per section) and from the command line as ``--section.field VALUE``; tuples are given comma-separated.
+
+Thresholds of the document filters can differ per language, the way FineWeb-2 keeps one small config per language:
+``pipeline/resources/languages/<lang>.toml`` ships the project's per-language defaults (``[section]`` tables,
+only the fields that differ), and a TOML config file overrides them with ``[languages.<lang>.<section>]`` tables.
+:meth:`CurateConfig.for_language` gives the config a document of that language is filtered with.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 import types
 import typing
@@ -19,6 +25,8 @@ from pipeline.dedup.line_dedup import LineDedupConfig
 from pipeline.dedup.minhash import MinHashConfig
 from pipeline.dedup.url_dedup import UrlDedupConfig
 from pipeline.extraction import ExtractionConfig
+from pipeline.filters.dirty_words import DirtyWordsConfig
+from pipeline.filters.token_kl import TokenKlConfig
 from pipeline.filters.url_safety import SafetyConfig
 from pipeline.filters.warc_record import RecordConfig
 from pipeline.language_id import LanguageIdConfig
@@ -27,6 +35,11 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+# Sections the document filters read per language (others are global: a per-language value would be ignored).
+PER_LANGUAGE_SECTIONS = ("dirty_words", "token_kl")
+# The shipped per-language defaults: <lang>.toml with [section] tables.
+LANGUAGE_DEFAULTS = Path(__file__).resolve().parent / "resources" / "languages"
 
 # Relative to the working directory: `spark-submit jobs/curate.py` is run from the repository root.
 SAMPLE_INPUT = "sample_data/shards/*.warc.gz"
@@ -68,7 +81,11 @@ class CurateConfig:
     language_id: LanguageIdConfig = field(default_factory=LanguageIdConfig)
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     line_dedup: LineDedupConfig = field(default_factory=LineDedupConfig)
+    dirty_words: DirtyWordsConfig = field(default_factory=DirtyWordsConfig)
+    token_kl: TokenKlConfig = field(default_factory=TokenKlConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
+    # {language: {section: {field: value}}} from [languages.<lang>.<section>] tables, over the shipped defaults.
+    languages: dict[str, dict[str, dict[str, typing.Any]]] = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> CurateConfig:
@@ -77,8 +94,11 @@ class CurateConfig:
 
     def updated(self, overrides: dict[str, dict[str, typing.Any]]) -> CurateConfig:
         """A copy with ``{section: {field: value}}`` applied; unknown names raise ValueError."""
-        sections = {}
+        sections: dict[str, typing.Any] = {}
         for name, values in overrides.items():
+            if name == "languages":
+                sections["languages"] = _merged_languages(self.languages, values)
+                continue
             section = getattr(self, name, None)
             if not dataclasses.is_dataclass(section):
                 raise ValueError(f"unknown config section [{name}]; known: {', '.join(_section_names())}")
@@ -92,9 +112,44 @@ class CurateConfig:
             )
         return dataclasses.replace(self, **sections)
 
+    def for_language(self, language: str | None) -> CurateConfig:
+        """The config for documents of ``language``: the shipped defaults of that language, then the
+        ``[languages.<lang>]`` tables of the config file, over the global sections."""
+        overrides = _merged_languages(shipped_language_defaults(), self.languages).get(language or "", {})
+        return dataclasses.replace(self.updated(overrides), languages=self.languages) if overrides else self
+
+
+@functools.cache
+def shipped_language_defaults() -> dict[str, dict[str, dict[str, typing.Any]]]:
+    """{language: {section: {field: value}}} from pipeline/resources/languages/*.toml."""
+    defaults = {}
+    for path in sorted(LANGUAGE_DEFAULTS.glob("*.toml")):
+        with open(path, "rb") as fh:
+            defaults[path.stem] = _checked_language_tables(path.stem, tomllib.load(fh))
+    return defaults
+
+
+def _checked_language_tables(language: str, tables: dict) -> dict:
+    unknown = set(tables) - set(PER_LANGUAGE_SECTIONS)
+    if unknown:
+        raise ValueError(f"[languages.{language}]: section(s) {sorted(unknown)} cannot be set per language; "
+                         f"these can: {', '.join(PER_LANGUAGE_SECTIONS)}")
+    return tables
+
+
+def _merged_languages(base: dict, overrides: dict) -> dict:
+    """``overrides`` ({lang: {section: {field: value}}}) applied over ``base``, field by field."""
+    merged = {lang: {section: dict(values) for section, values in tables.items()} for lang, tables in base.items()}
+    for language, tables in overrides.items():
+        if not isinstance(tables, dict):
+            raise ValueError(f"[languages.{language}] must be a table of [section] tables")
+        for section, values in _checked_language_tables(language, tables).items():
+            merged.setdefault(language, {}).setdefault(section, {}).update(values)
+    return merged
+
 
 def _section_names() -> list[str]:
-    return [f.name for f in dataclasses.fields(CurateConfig)]
+    return [f.name for f in dataclasses.fields(CurateConfig) if f.name != "languages"]
 
 
 def _coerce(value, hint, name: str):
@@ -128,7 +183,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, sections: tuple[str, .
     comment beside it as help."""
     defaults = CurateConfig()
     for section_field in dataclasses.fields(CurateConfig):
-        if sections is not None and section_field.name not in sections:
+        if section_field.name == "languages" or (sections is not None and section_field.name not in sections):
             continue
         section = getattr(defaults, section_field.name)
         group = parser.add_argument_group(f"[{section_field.name}] ({type(section).__name__})")

@@ -109,25 +109,25 @@ class DirtyWords:
     def __init__(self, config: DirtyWordsConfig = DirtyWordsConfig()):
         self.config = config
 
+    def judge(self, text: str, language: str | None,
+              tokens: list[str] | None = None) -> tuple[dict[str, float], Rejection | None]:
+        """Signals ``dirty_word_count`` (list words found) and ``dirty_word_rate`` (per word of the text), and
+        Rejection("dirty_words", "<count>/<words>: <most frequent words found>") when both thresholds are passed.
+        ``tokens``: the words of ``text`` when the caller already has them."""
+        tokens = [token.lower() for token in (words(text, language) if tokens is None else tokens)]
+        found = _lexicon(self.config.lists_dir, _list_name(language, text)).matches(tokens)
+        count, total = len(found), len(tokens)
+        signals = {"dirty_word_count": float(count), "dirty_word_rate": count / total if total else 0.0}
+        if self.config.enabled and count >= max(self.config.min_count, 1) and count > self.config.max_rate * total:
+            common = ", ".join(word for word, _ in Counter(found).most_common(5))
+            return signals, Rejection("dirty_words", f"{count}/{total}: {common}")
+        return signals, None
+
     def signals(self, text: str, language: str | None) -> dict[str, float]:
-        """``dirty_word_count`` (list words found) and ``dirty_word_rate`` (per word of the text)."""
-        count, total, _ = self._scan(text, language)
-        return {"dirty_word_count": float(count), "dirty_word_rate": count / total if total else 0.0}
+        return self.judge(text, language)[0]
 
     def filter(self, text: str, language: str | None) -> Rejection | None:
-        """Rejection("dirty_words", "<count>/<words>: <most frequent words found>") or None."""
-        if not self.config.enabled:
-            return None
-        count, total, found = self._scan(text, language)
-        if count >= max(self.config.min_count, 1) and count > self.config.max_rate * total:
-            common = ", ".join(word for word, _ in Counter(found).most_common(5))
-            return Rejection("dirty_words", f"{count}/{total}: {common}")
-        return None
-
-    def _scan(self, text: str, language: str | None) -> tuple[int, int, list[str]]:
-        tokens = [token.lower() for token in words(text, language)]
-        found = _lexicon(self.config.lists_dir, _list_name(language, text)).matches(tokens)
-        return len(found), len(tokens), found
+        return self.judge(text, language)[1]
 
 
 def _list_name(language: str | None, text: str) -> str:
