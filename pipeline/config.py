@@ -26,6 +26,9 @@ from pipeline.dedup.minhash import MinHashConfig
 from pipeline.dedup.url_dedup import UrlDedupConfig
 from pipeline.extraction import ExtractionConfig
 from pipeline.filters.dirty_words import DirtyWordsConfig
+from pipeline.filters.gopher_repetition import GopherRepetitionConfig
+from pipeline.filters.pii import PiiConfig
+from pipeline.filters.repeated_line_content import RepeatedLineContentConfig
 from pipeline.filters.token_kl import TokenKlConfig
 from pipeline.filters.url_safety import SafetyConfig
 from pipeline.filters.warc_record import RecordConfig
@@ -37,7 +40,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 # Sections the document filters read per language (others are global: a per-language value would be ignored).
-PER_LANGUAGE_SECTIONS = ("dirty_words", "token_kl")
+PER_LANGUAGE_SECTIONS = ("repeated_lines", "repetition", "dirty_words", "token_kl")
 # The shipped per-language defaults: <lang>.toml with [section] tables.
 LANGUAGE_DEFAULTS = Path(__file__).resolve().parent / "resources" / "languages"
 
@@ -81,6 +84,9 @@ class CurateConfig:
     language_id: LanguageIdConfig = field(default_factory=LanguageIdConfig)
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     line_dedup: LineDedupConfig = field(default_factory=LineDedupConfig)
+    pii: PiiConfig = field(default_factory=PiiConfig)
+    repeated_lines: RepeatedLineContentConfig = field(default_factory=RepeatedLineContentConfig)
+    repetition: GopherRepetitionConfig = field(default_factory=GopherRepetitionConfig)
     dirty_words: DirtyWordsConfig = field(default_factory=DirtyWordsConfig)
     token_kl: TokenKlConfig = field(default_factory=TokenKlConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
@@ -146,6 +152,20 @@ def _merged_languages(base: dict, overrides: dict) -> dict:
         for section, values in _checked_language_tables(language, tables).items():
             merged.setdefault(language, {}).setdefault(section, {}).update(values)
     return merged
+
+
+class LanguageConfigs:
+    """``config.for_language`` resolved once per language (in each Spark worker: it pickles with its config)."""
+
+    def __init__(self, config: CurateConfig):
+        self.config = config
+        self._resolved: dict[str, CurateConfig] = {}
+
+    def __call__(self, language: str | None) -> CurateConfig:
+        key = language or ""
+        if key not in self._resolved:
+            self._resolved[key] = self.config.for_language(key)
+        return self._resolved[key]
 
 
 def _section_names() -> list[str]:
@@ -241,7 +261,7 @@ def _field_comments(cls) -> dict[str, str]:
         stripped = line.strip()
         if stripped.startswith("#"):
             pending.append(stripped.lstrip("# "))
-        elif ":" in stripped and not stripped.startswith(("class", "@", "def", '"')):
+        elif ":" in stripped and not stripped.startswith(("class ", "@", "def ", '"')):
             comments[stripped.split(":", 1)[0].strip()] = " ".join(pending)
             pending = []
         else:

@@ -46,20 +46,23 @@ def build_stats(
     rows: Iterable[tuple],
     stage_order: Sequence[str],
     text_stages: Sequence[str] = ("extract",),
-    trim_stage: str = "line_dedup",
+    trim_stages: Sequence[str] = ("line_dedup",),
     seconds: dict[str, float] | None = None,
     input_files: int = 0,
     input_problems: list[dict] | None = None,
 ) -> RunStats:
-    """Per-stage figures from aggregated rows ``(stage, reason, records, payload_bytes, text_bytes[, trimmed])``.
+    """Per-stage figures from aggregated rows ``(stage, reason, records, payload_bytes, text_bytes, *trimmed)``.
 
-    Stages in ``text_stages`` output text bytes (not payload bytes); ``trimmed`` is the text ``trim_stage``
-    removed from documents it kept (line dedup shortens documents without rejecting them)."""
+    Stages in ``text_stages`` output text bytes (not payload bytes); ``trimmed`` holds, per stage of
+    ``trim_stages`` in that order, the text bytes it removed from documents without rejecting them (line dedup and
+    the repeated-content filter shorten documents; PII redaction changes their length)."""
     rejected = {s: Counter() for s in stage_order}
     rejected_payload, rejected_text = Counter(), Counter()
-    kept = kept_payload = kept_text = trimmed = 0
+    kept = kept_payload = kept_text = 0
+    trimmed = Counter()
     for stage, reason, records, payload_bytes, text_bytes, *rest in rows:
-        trimmed += (rest[0] or 0) if rest else 0
+        for trim_stage, removed in zip(trim_stages, rest, strict=False):
+            trimmed[trim_stage] += removed or 0
         if stage is None:
             kept += records
             kept_payload += payload_bytes or 0
@@ -79,11 +82,11 @@ def build_stats(
         docs -= sum(rejected[name].values())
         if name in text_stages:  # bytes are counted as extracted text from here on
             size = kept_text + sum(rejected_text[later] for later in stage_order[i + 1:])
-            size += trimmed if trim_stage in stage_order[i + 1:] else 0
+            size += sum(trimmed[later] for later in stage_order[i + 1:])
             text_mode = True
         else:
             size -= rejected_text[name] if text_mode else rejected_payload[name]
-            size -= trimmed if name == trim_stage else 0
+            size -= trimmed[name]
         entry.docs_out, entry.bytes_out = docs, size
         stages.append(entry)
     total = stages[0].docs_in if stages else kept

@@ -18,7 +18,8 @@ cut inside. Overlapping entries count once (the longest at each position).
 
 C4 drops a page on any single listed word, which drops medical, news and literature pages (the English list has
 "urine", "douche", "fondle", "kink"). Here a document is dropped only when it has at least ``min_count`` dirty
-words *and* more than ``max_rate`` of its words are dirty: an adult page repeats them, an article mentions a few.
+words, at least ``min_distinct`` different ones, *and* more than ``max_rate`` of its words are dirty: an adult page
+repeats many of them, an article mentions a few, a cat shop says "Maine Coon" three times.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ class DirtyWordsConfig:
     max_rate: float = 0.01
     # Fewest dirty words that can drop a document (C4: 1), so one anatomical or slang word never drops an article.
     min_count: int = 3
+    # Fewest *different* dirty words that can drop a document: a page saying "Maine Coon" three times or naming a
+    # Mr Dick is not an adult page, which uses many of them.
+    min_distinct: int = 2
     # Folder of <lang>.txt lists (one lower-case entry a line, same names as LDNOOBW v2); "" = the shipped lists.
     lists_dir: str = ""
 
@@ -118,7 +122,8 @@ class DirtyWords:
         found = _lexicon(self.config.lists_dir, _list_name(language, text)).matches(tokens)
         count, total = len(found), len(tokens)
         signals = {"dirty_word_count": float(count), "dirty_word_rate": count / total if total else 0.0}
-        if self.config.enabled and count >= max(self.config.min_count, 1) and count > self.config.max_rate * total:
+        if (self.config.enabled and count >= max(self.config.min_count, 1) and count > self.config.max_rate * total
+                and len(set(found)) >= self.config.min_distinct):
             common = ", ".join(word for word, _ in Counter(found).most_common(5))
             return signals, Rejection("dirty_words", f"{count}/{total}: {common}")
         return signals, None

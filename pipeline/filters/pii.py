@@ -92,6 +92,9 @@ class PiiConfig:
     dense_min_per_1k_words: float = 10.0
     # Remove PII-heavy domains (the paper's rule); off keeps every domain (redaction still applies).
     remove_heavy_domains: bool = True
+    # Count per host name ("www." ignored) rather than registered domain: a staff-directory subdomain
+    # (directory.example.edu) is removed without the rest of the site (news.example.edu).
+    per_host: bool = True
     # Fewest PII-dense documents of a removed domain: one or two team/contact pages are normal on any site.
     domain_min_dense_documents: int = 3
     # Smallest share of PII-dense documents of a removed domain (one in ten): a site made largely of directories is

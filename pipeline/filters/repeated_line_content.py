@@ -10,7 +10,9 @@ Words are ``pipeline.text_tokens.words`` of the line (so Chinese, Japanese and T
 lower-cased with digit runs as "0" (ccNet's normalisation, as in line dedup and MinHash): log lines that differ only
 in timestamps, ids, counters or IP addresses share all their n-grams and score 1.0, however unique each line is.
 A line is removed when its coverage is at least ``min_coverage`` and it has at least ``min_words`` words. The other
-lines keep their order and their exact text (the text is split and re-joined on ``\\n`` only).
+lines keep their order and their exact text (the text is split and re-joined on ``\\n`` only). A document whose
+removed lines were more than ``max_removed_fraction`` of its characters is dropped (``mostly_repeated_content``):
+it was a log console or one phrase over and over, not an article with some log lines in it.
 
 Defaults, measured on the 122 Wikipedia articles of WikiText-2 (``../shared/data/quality_text/wikitext2``) and the
 ``log_spam`` pages of ``sample_data`` (a CI console page and two real pages with log lines interleaved): every log
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from pipeline.filters.gopher_repetition import covered_spans, repeated_ngrams
+from pipeline.filters.rejection import Rejection
 from pipeline.text_tokens import words
 
 _DIGITS = re.compile(r"\d+")
@@ -49,6 +52,9 @@ class RepeatedLineContentConfig:
     # Fewest words of a removed line: the paper's targets are long; shorter repeats are line dedup's and the
     # Gopher duplicate-line signal's. At 6, price lines of a real page ("ab 30 Tagen vor Anreise 50%") would go.
     min_words: int = 8
+    # Drop the whole document when removed lines were more than this share of its characters: a page that is mostly
+    # log output or one phrase repeated is not an article with some log lines in it (log consoles: > 0.9).
+    max_removed_fraction: float = 0.5
 
     def __post_init__(self):
         if self.ngram_size < 1:
@@ -97,8 +103,9 @@ class RepeatedLineContent:
         return result
 
     def apply(self, text: str, language: str | None) -> tuple[str, dict[str, float]]:
-        """``text`` without its removed lines, and ``repeated_content_removed_lines`` and
-        ``repeated_content_removed_chars`` (characters removed, their line breaks included)."""
+        """``text`` without its removed lines, and ``repeated_content_removed_lines``,
+        ``repeated_content_removed_chars`` (characters removed, their line breaks included) and
+        ``repeated_content_removed_fraction`` (of the characters of ``text``)."""
         removed_lines, kept_text = 0, text
         if self.config.enabled:
             lines = text.split("\n")
@@ -107,5 +114,16 @@ class RepeatedLineContent:
             removed_lines = len(lines) - len(kept)
             if removed_lines:
                 kept_text = "\n".join(kept)
+        removed_chars = len(text) - len(kept_text)
         return kept_text, {"repeated_content_removed_lines": float(removed_lines),
-                           "repeated_content_removed_chars": float(len(text) - len(kept_text))}
+                           "repeated_content_removed_chars": float(removed_chars),
+                           "repeated_content_removed_fraction": removed_chars / len(text) if text else 0.0}
+
+    def check(self, signals: dict[str, float]) -> Rejection | None:
+        """Rejection("mostly_repeated_content") when the removed lines were most of the document (see
+        ``max_removed_fraction``), from the signals of ``apply``."""
+        fraction = signals["repeated_content_removed_fraction"]
+        if self.config.enabled and fraction > self.config.max_removed_fraction:
+            lines = int(signals["repeated_content_removed_lines"])
+            return Rejection("mostly_repeated_content", f"{lines} lines, {fraction:.0%} of the characters")
+        return None

@@ -1,7 +1,8 @@
-"""The curation job: read -> safety -> url_dedup -> extract -> language_id -> minhash_dedup -> line_dedup ->
-write, with accounting.
+"""The curation job: read -> safety -> url_dedup -> extract -> language_id -> pii -> minhash_dedup -> line_dedup ->
+heuristics -> token_kl -> write, with accounting.
 
-Each stage's result is persisted and counted before the next starts, which gives a progress line with exact
+Each stage's result is checkpointed locally (kept on the executors, memory and disk, with its lineage cut so the
+plans of later stages stay small) and counted before the next starts, which gives a progress line with exact
 numbers per stage. Until extraction the persisted rows are the small record index (no page bodies); extraction
 output (text) is persisted once and written from there.
 """
@@ -12,7 +13,6 @@ import json
 import time
 from collections.abc import Callable
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -21,21 +21,22 @@ from pipeline.filters.url_safety import UrlSafetyFilter
 from pipeline.inputs import expand_inputs
 from pipeline.spark import stages
 from pipeline.spark.dedup_stages import line_dedup_stage, minhash_stage
+from pipeline.spark.heuristic_stages import heuristics_stage, pii_stage, token_kl_stage
 from pipeline.spark.language_stage import language_stage
-from pipeline.spark.schema import DOCUMENT_SCHEMA, REJECTED_COLUMNS, STAGES
+from pipeline.spark.schema import DOCUMENT_SCHEMA, REJECTED_COLUMNS, STAGES, TRIM_SIGNALS
 from pipeline.stats import RunStats, build_stats, format_stage_line, format_summary, language_table
 
 
 def _ledger(df: DataFrame, payload_col: str, text_col: str | None) -> DataFrame:
-    """(stage, reason, records, payload bytes, text bytes, bytes trimmed by line dedup) aggregated: the input
-    of the statistics."""
+    """(stage, reason, records, payload bytes, text bytes, bytes trimmed by each of TRIM_SIGNALS' stages)
+    aggregated: the input of the statistics."""
     text_bytes = F.sum(F.octet_length(text_col)) if text_col else F.lit(0)
-    trimmed = F.sum(F.col("signals")["line_dedup_removed_bytes"]) if text_col else F.lit(0)
     return df.groupBy("stage", "reason").agg(
         F.count(F.lit(1)).alias("records"),
         F.coalesce(F.sum(payload_col), F.lit(0)).alias("payload_bytes"),
         F.coalesce(text_bytes, F.lit(0)).alias("text_bytes"),
-        F.coalesce(trimmed, F.lit(0)).cast("long").alias("trimmed_bytes"),
+        *[F.coalesce(F.sum(F.col("signals")[signal]) if text_col else F.lit(0), F.lit(0)).cast("long")
+          .alias(f"trimmed_{stage}") for stage, signal in TRIM_SIGNALS.items()],
     )
 
 
@@ -49,17 +50,15 @@ class CurationRun:
     def __init__(self, spark: SparkSession, config: CurateConfig, log: Callable[[str], None] = print):
         self.spark, self.config, self.log = spark, config, log
         self.seconds: dict[str, float] = {}
-        self._persisted: list[DataFrame] = []
 
     def _materialise(self, name: str, df: DataFrame, started: float,
                      ledgers: Callable[[DataFrame], list[DataFrame]]) -> tuple[DataFrame, list[tuple]]:
-        """Persist ``df``, computing it and the statistics so far (``ledgers(df)``) in one Spark job, and print
-        the stage's progress line. Returns the persisted frame and the ledger rows."""
-        df = df.persist(StorageLevel.MEMORY_AND_DISK)
-        self._persisted.append(df)
+        """Checkpoint ``df``, computing it and the statistics so far (``ledgers(df)``) in one Spark job, and print
+        the stage's progress line. Returns the checkpointed frame and the ledger rows."""
+        df = df.localCheckpoint(eager=False)
         rows = [tuple(r) for ledger in ledgers(df) for r in ledger.collect()]
         self.seconds[name] = time.perf_counter() - started
-        stats = build_stats(rows, STAGES, seconds=self.seconds)
+        stats = build_stats(rows, STAGES, trim_stages=tuple(TRIM_SIGNALS), seconds=self.seconds)
         index = STAGES.index(name)
         self.log(format_stage_line(index + 1, len(STAGES), stats.stages[index]))
         return df, rows
@@ -72,8 +71,6 @@ class CurationRun:
         try:
             return self._run(paths, safety)
         finally:
-            for df in self._persisted:
-                df.unpersist()
             safety.unpersist()
 
     def _run(self, paths: list[str], safety) -> RunStats:
@@ -93,24 +90,23 @@ class CurationRun:
 
         t = time.perf_counter()
         extracted, rows = self._materialise("extract", stages.extract_stage(index, cfg, survivors), t, all_ledgers)
-        if cfg.language_id.enabled:
-            t = time.perf_counter()
-            labelled = language_stage(stages.pending(extracted), cfg.language_id, cfg.spark.rows_per_batch)
-            extracted, rows = self._materialise(
-                "language_id", stages.rejected(extracted).unionByName(labelled), t, all_ledgers
-            )
-        if cfg.minhash.enabled:
-            t = time.perf_counter()
-            deduped = minhash_stage(stages.pending(extracted), cfg.minhash)
-            extracted, rows = self._materialise(
-                "minhash_dedup", stages.rejected(extracted).unionByName(deduped), t, all_ledgers
-            )
-        if cfg.line_dedup.enabled:
-            t = time.perf_counter()
-            trimmed = line_dedup_stage(stages.pending(extracted), cfg.line_dedup, cfg.spark.rows_per_batch)
-            extracted, rows = self._materialise(
-                "line_dedup", stages.rejected(extracted).unionByName(trimmed), t, all_ledgers
-            )
+        rows_per_batch = cfg.spark.rows_per_batch
+        document_stages = [
+            ("language_id", cfg.language_id.enabled,
+             lambda docs: language_stage(docs, cfg.language_id, rows_per_batch)),
+            ("pii", bool(cfg.pii.kinds), lambda docs: pii_stage(docs, cfg.pii, rows_per_batch)),
+            ("minhash_dedup", cfg.minhash.enabled, lambda docs: minhash_stage(docs, cfg.minhash)),
+            ("line_dedup", cfg.line_dedup.enabled,
+             lambda docs: line_dedup_stage(docs, cfg.line_dedup, rows_per_batch)),
+            ("heuristics", True, lambda docs: heuristics_stage(docs, cfg, rows_per_batch)),
+            ("token_kl", cfg.token_kl.enabled, lambda docs: token_kl_stage(docs, cfg, rows_per_batch)),
+        ]
+        for name, enabled, stage in document_stages:
+            if enabled:
+                t = time.perf_counter()
+                extracted, rows = self._materialise(
+                    name, stages.rejected(extracted).unionByName(stage(stages.pending(extracted))), t, all_ledgers
+                )
 
         t = time.perf_counter()
         self._write(index, extracted)
@@ -119,7 +115,8 @@ class CurationRun:
             r.asDict() for r in index.where(F.col("reason") == "read_error")
             .select("source_file", "source_record", "detail").orderBy("source_file").limit(1000).collect()
         ]
-        stats = build_stats(rows, STAGES, seconds=self.seconds, input_files=len(paths), input_problems=problems)
+        stats = build_stats(rows, STAGES, trim_stages=tuple(TRIM_SIGNALS), seconds=self.seconds,
+                            input_files=len(paths), input_problems=problems)
         if cfg.language_id.enabled:
             stats.languages = language_table(
                 tuple(r) for r in extracted.where(F.col("language").isNotNull())

@@ -15,7 +15,8 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from pipeline.config import CurateConfig
+from pipeline.config import CurateConfig, LanguageConfigs
+from pipeline.filters.pii import PiiConfig, PiiDetector, is_pii_dense_document, is_pii_heavy_domain
 from pipeline.filters.token_kl import (
     TokenKlConfig,
     bin_counts,
@@ -24,22 +25,9 @@ from pipeline.filters.token_kl import (
     outlier_threshold,
     token_bins,
 )
+from pipeline.heuristics import DocumentHeuristics
 from pipeline.spark.schema import EXTRACTED_SCHEMA
 from pipeline.spark.stages import to_batches
-
-
-class LanguageConfigs:
-    """``config.for_language`` resolved once per language in each worker (the config pickles with the stage)."""
-
-    def __init__(self, config: CurateConfig):
-        self.config = config
-        self._resolved: dict[str, CurateConfig] = {}
-
-    def __call__(self, language: str | None) -> CurateConfig:
-        key = language or ""
-        if key not in self._resolved:
-            self._resolved[key] = self.config.for_language(key)
-        return self._resolved[key]
 
 
 def _group_of(row: dict, group_by: str) -> str:
@@ -147,3 +135,64 @@ def _reject_kl_outliers(measured: DataFrame, group_by: str, settings: dict[str, 
         F.when(outlier, F.format_string("excess %.2f > %.2f nats", excess, F.col("fence"))).alias("detail"),
     )
 
+
+
+def pii_stage(docs: DataFrame, config: PiiConfig, rows_per_batch: int = 256) -> DataFrame:
+    """PII signals per document (``pii_count``, ``pii_<kind>``, ``pii_per_1k_words``, ``pii_dense``), the text
+    redacted when ``config.redact``; then documents and PII-dense documents are counted per registered domain (a
+    Spark aggregation) per host (or registered domain: ``per_host``), and every document of a PII-heavy one is
+    rejected ``pii_heavy_domain``."""
+
+    def detect(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        detector = PiiDetector(config)
+
+        def rows():
+            for batch in batches:
+                for record in batch.to_pylist():
+                    original = record["text"] or ""
+                    text, found = detector.apply(original, record["language"])
+                    found["pii_dense"] = float(is_pii_dense_document(found, config))
+                    found["pii_redacted_bytes"] = float(len(original.encode()) - len(text.encode()))
+                    record["text"], record["signals"] = text, {**dict(record.get("signals") or {}), **found}
+                    yield record
+
+        yield from to_batches(rows(), EXTRACTED_SCHEMA, rows_per_batch)
+
+    measured = docs.mapInArrow(detect, EXTRACTED_SCHEMA).localCheckpoint()
+    if not config.remove_heavy_domains:
+        return measured
+    host = F.regexp_replace(F.col("host"), r"^www\.", "")
+    site = F.coalesce(host, F.col("domain")) if config.per_host else F.coalesce(F.col("domain"), host)
+    site = F.coalesce(site, F.lit(""))
+    per_domain = measured.groupBy(site.alias("pii_site")).agg(
+        F.count(F.lit(1)).cast("long").alias("documents"),
+        F.sum(F.col("signals")["pii_dense"]).cast("long").alias("dense"),
+    )
+
+    def heavy(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            rows = [r for r in batch.to_pylist() if is_pii_heavy_domain(r["documents"], r["dense"], config)]
+            yield pa.RecordBatch.from_pylist(rows, schema=batch.schema)
+
+    condemned = per_domain.where(F.col("dense") > 0).mapInArrow(heavy, per_domain.schema)
+    joined = measured.join(condemned, site == F.col("pii_site"), "left")
+    removed = F.col("pii_site").isNotNull()
+    return joined.select(
+        *[c for c in EXTRACTED_SCHEMA.names if c not in ("stage", "reason", "detail")],
+        F.when(removed, F.lit("pii")).alias("stage"),
+        F.when(removed, F.lit("pii_heavy_domain")).alias("reason"),
+        F.when(removed, F.format_string("%s: %d of %d documents PII-dense", F.col("pii_site"), F.col("dense"),
+                                        F.col("documents"))).alias("detail"),
+    )
+
+
+def heuristics_stage(docs: DataFrame, config: CurateConfig, rows_per_batch: int = 256) -> DataFrame:
+    """Repeated-content lines removed, Gopher repetition and dirty-word signals recorded and judged, per document
+    and per language (:class:`pipeline.heuristics.DocumentHeuristics`)."""
+    heuristics = DocumentHeuristics(config)
+
+    def judge(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        rows = (heuristics.apply(record) for batch in batches for record in batch.to_pylist())
+        yield from to_batches(rows, EXTRACTED_SCHEMA, rows_per_batch)
+
+    return docs.mapInArrow(judge, EXTRACTED_SCHEMA)
