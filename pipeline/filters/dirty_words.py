@@ -1,14 +1,15 @@
 """Dirty-word counting (Llama 3 (2024) §3.1.1 "Heuristic filtering": '"dirty word" counting to filter out adult
 websites that are not covered by domain block lists'; the word-list rule is C4's, Raffel et al. 2020 §2.2).
 
-The lists are LDNOOBW v2 (CC0, 75 languages, shipped in ``pipeline/resources/badwords``, see SOURCE.md there), the
-maintained successor of the Shutterstock list C4 used, except English: v2's en.txt (13k entries) has "church",
-"attack", "canadian", "us", "i" and dropped 121 of 122 real Wikipedia articles, so en.txt is C4's own LDNOOBW list
-(403 entries, CC BY 4.0). Entries that are not whole words ("a$$", emoji) or shorter than 3 letters (2 in
-unspaced scripts: v2 has "es", "و", "干") are skipped. A document is checked against the list of its language
-and the English list (upstream removes English words from the other lists, and English slang appears on pages in
-every language); a document with no known language against English and, when it is mostly Chinese, Japanese, Thai or
-Myanmar script, that script's list.
+The lists: for the 25 languages of the original LDNOOBW (the lists C4 used, CC BY 4.0; en, de, fr, es, it, pt, hi,
+th, zh, ja, ...), that list; for the other 50 languages LDNOOBW v2 (CC0, its maintained extension), minus a few
+common words. v2's lists for C4's languages match ordinary words (es "bien", "cita"; th "สร้าง" build, "วัง"
+palace) and dropped 9 of 750 documents of real sentences; with these lists none is (see
+``pipeline/resources/badwords/SOURCE.md``). Entries that are not whole words ("a$$", emoji) or shorter than 3
+letters (2 in unspaced scripts: v2 has "es", "و", "干") are skipped. A document is checked against the list of its
+language and the English list (upstream removes English words from the other lists, and English slang appears on
+pages in every language); a document with no known language against English and, when it is mostly Chinese,
+Japanese, Thai or Myanmar script, that script's list.
 
 Matching is on whole words from ``pipeline.text_tokens.words``, lower-cased: "ass" is not found in "assessment",
 nor "cunt" in "Scunthorpe". A list entry is tokenised the same way and matched as a token sequence, joined with a
