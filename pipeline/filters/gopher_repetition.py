@@ -133,11 +133,15 @@ def _top_ngram_chars(positions: list[int], ids: list[int], n: int, offsets: list
                       if counts[ngram] == most)
 
 
+def later_occurrences(positions: Sequence[int], ids: Sequence[int]) -> list[int]:
+    """The positions (ascending) of the occurrences of repeated n-grams after their first one."""
+    seen: set[int] = set()
+    return [i for i, ngram in zip(positions, ids, strict=True) if ngram in seen or seen.add(ngram)]
+
+
 def _repeat_chars(positions: list[int], ids: list[int], n: int, offsets: list[int]) -> int:
     """Characters of the words in occurrences of repeated n-grams after their first, each word once."""
-    seen: set[int] = set()
-    repeats = [i for i, ngram in zip(positions, ids, strict=True) if ngram in seen or seen.add(ngram)]
-    return sum(offsets[end] - offsets[start] for start, end in covered_spans(repeats, n))
+    return sum(offsets[end] - offsets[start] for start, end in covered_spans(later_occurrences(positions, ids), n))
 
 
 class GopherRepetition:
