@@ -7,7 +7,9 @@ per section) and from the command line as ``--section.field VALUE``; tuples are 
 Thresholds of the document filters can differ per language, the way FineWeb-2 keeps one small config per language:
 ``pipeline/resources/languages/<lang>.toml`` ships the project's per-language defaults (``[section]`` tables,
 only the fields that differ), and a TOML config file overrides them with ``[languages.<lang>.<section>]`` tables.
-:meth:`CurateConfig.for_language` gives the config a document of that language is filtered with.
+Pages the code and reasoning classifiers flag have their own thresholds the same way (``resources/domains/<domain>
+.toml``, ``[domains.<domain>.<section>]``), applied after the language's. :meth:`CurateConfig.for_language` gives
+the config a document of that language (and domain) is filtered with.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pipeline.filters.token_kl import TokenKlConfig
 from pipeline.filters.url_safety import SafetyConfig
 from pipeline.filters.warc_record import RecordConfig
 from pipeline.language_id import LanguageIdConfig
+from pipeline.quality.scoring import QualityConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,9 +43,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 # Sections the document filters read per language (others are global: a per-language value would be ignored).
-PER_LANGUAGE_SECTIONS = ("repeated_lines", "repetition", "dirty_words", "token_kl")
-# The shipped per-language defaults: <lang>.toml with [section] tables.
-LANGUAGE_DEFAULTS = Path(__file__).resolve().parent / "resources" / "languages"
+PER_LANGUAGE_SECTIONS = ("repeated_lines", "repetition", "dirty_words", "token_kl", "quality")
+# The shipped per-language and per-domain defaults: <name>.toml with [section] tables.
+RESOURCES = Path(__file__).resolve().parent / "resources"
 
 # Relative to the working directory: `spark-submit jobs/curate.py` is run from the repository root.
 SAMPLE_INPUT = "sample_data/shards/*.warc.gz"
@@ -85,6 +88,7 @@ class CurateConfig:
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     line_dedup: LineDedupConfig = field(default_factory=LineDedupConfig)
     pii: PiiConfig = field(default_factory=PiiConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
     repeated_lines: RepeatedLineContentConfig = field(default_factory=RepeatedLineContentConfig)
     repetition: GopherRepetitionConfig = field(default_factory=GopherRepetitionConfig)
     dirty_words: DirtyWordsConfig = field(default_factory=DirtyWordsConfig)
@@ -92,6 +96,8 @@ class CurateConfig:
     spark: SparkConfig = field(default_factory=SparkConfig)
     # {language: {section: {field: value}}} from [languages.<lang>.<section>] tables, over the shipped defaults.
     languages: dict[str, dict[str, dict[str, typing.Any]]] = field(default_factory=dict)
+    # {domain: {section: {field: value}}} from [domains.<domain>.<section>] tables (domains: code, reasoning).
+    domains: dict[str, dict[str, dict[str, typing.Any]]] = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> CurateConfig:
@@ -102,8 +108,8 @@ class CurateConfig:
         """A copy with ``{section: {field: value}}`` applied; unknown names raise ValueError."""
         sections: dict[str, typing.Any] = {}
         for name, values in overrides.items():
-            if name == "languages":
-                sections["languages"] = _merged_languages(self.languages, values)
+            if name in ("languages", "domains"):
+                sections[name] = _merged_tables(getattr(self, name), values, name)
                 continue
             section = getattr(self, name, None)
             if not dataclasses.is_dataclass(section):
@@ -118,39 +124,43 @@ class CurateConfig:
             )
         return dataclasses.replace(self, **sections)
 
-    def for_language(self, language: str | None) -> CurateConfig:
-        """The config for documents of ``language``: the shipped defaults of that language, then the
-        ``[languages.<lang>]`` tables of the config file, over the global sections."""
-        overrides = _merged_languages(shipped_language_defaults(), self.languages).get(language or "", {})
-        return dataclasses.replace(self.updated(overrides), languages=self.languages) if overrides else self
+    def for_language(self, language: str | None, domain: str | None = None) -> CurateConfig:
+        """The config for documents of ``language`` (and of ``domain``: "code", "reasoning" or None): the shipped
+        defaults of that language, then the ``[languages.<lang>]`` tables of the config file, then the same two for
+        the domain, over the global sections."""
+        config = self
+        for kind, name in (("languages", language), ("domains", domain)):
+            overrides = _merged_tables(shipped_defaults(kind), getattr(self, kind), kind).get(name or "", {})
+            config = config.updated(overrides) if overrides else config
+        return config
 
 
 @functools.cache
-def shipped_language_defaults() -> dict[str, dict[str, dict[str, typing.Any]]]:
-    """{language: {section: {field: value}}} from pipeline/resources/languages/*.toml."""
+def shipped_defaults(kind: str) -> dict[str, dict[str, dict[str, typing.Any]]]:
+    """{name: {section: {field: value}}} from pipeline/resources/<kind>/*.toml (kind: languages or domains)."""
     defaults = {}
-    for path in sorted(LANGUAGE_DEFAULTS.glob("*.toml")):
+    for path in sorted((RESOURCES / kind).glob("*.toml")):
         with open(path, "rb") as fh:
-            defaults[path.stem] = _checked_language_tables(path.stem, tomllib.load(fh))
+            defaults[path.stem] = _checked_tables(kind, path.stem, tomllib.load(fh))
     return defaults
 
 
-def _checked_language_tables(language: str, tables: dict) -> dict:
+def _checked_tables(kind: str, name: str, tables: dict) -> dict:
     unknown = set(tables) - set(PER_LANGUAGE_SECTIONS)
     if unknown:
-        raise ValueError(f"[languages.{language}]: section(s) {sorted(unknown)} cannot be set per language; "
+        raise ValueError(f"[{kind}.{name}]: section(s) {sorted(unknown)} cannot be set per language or domain; "
                          f"these can: {', '.join(PER_LANGUAGE_SECTIONS)}")
     return tables
 
 
-def _merged_languages(base: dict, overrides: dict) -> dict:
-    """``overrides`` ({lang: {section: {field: value}}}) applied over ``base``, field by field."""
-    merged = {lang: {section: dict(values) for section, values in tables.items()} for lang, tables in base.items()}
-    for language, tables in overrides.items():
+def _merged_tables(base: dict, overrides: dict, kind: str) -> dict:
+    """``overrides`` ({name: {section: {field: value}}}) applied over ``base``, field by field."""
+    merged = {name: {section: dict(values) for section, values in tables.items()} for name, tables in base.items()}
+    for name, tables in overrides.items():
         if not isinstance(tables, dict):
-            raise ValueError(f"[languages.{language}] must be a table of [section] tables")
-        for section, values in _checked_language_tables(language, tables).items():
-            merged.setdefault(language, {}).setdefault(section, {}).update(values)
+            raise ValueError(f"[{kind}.{name}] must be a table of [section] tables")
+        for section, values in _checked_tables(kind, name, tables).items():
+            merged.setdefault(name, {}).setdefault(section, {}).update(values)
     return merged
 
 
@@ -169,7 +179,7 @@ class LanguageConfigs:
 
 
 def _section_names() -> list[str]:
-    return [f.name for f in dataclasses.fields(CurateConfig) if f.name != "languages"]
+    return [f.name for f in dataclasses.fields(CurateConfig) if f.name not in ("languages", "domains")]
 
 
 def _coerce(value, hint, name: str):
@@ -203,7 +213,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, sections: tuple[str, .
     comment beside it as help."""
     defaults = CurateConfig()
     for section_field in dataclasses.fields(CurateConfig):
-        if section_field.name == "languages" or (sections is not None and section_field.name not in sections):
+        if section_field.name in ("languages", "domains") or (sections is not None
+                                                               and section_field.name not in sections):
             continue
         section = getattr(defaults, section_field.name)
         group = parser.add_argument_group(f"[{section_field.name}] ({type(section).__name__})")

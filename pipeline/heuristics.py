@@ -1,5 +1,6 @@
 """The per-document heuristic filters of Llama 3 (2024) §3.1.1 "Heuristic filtering", as one step over dict records
-(stage ``heuristics``), with each language's thresholds (:meth:`pipeline.config.CurateConfig.for_language`):
+(stage ``heuristics``), with each language's thresholds, and for pages the code or reasoning classifier flagged,
+their domain's (:meth:`pipeline.config.CurateConfig.for_language`, :func:`pipeline.quality.scoring.document_domain`):
 
 1. lines made of repeated content (log and error messages) are removed (:mod:`pipeline.filters.repeated_line_content`,
    duplicated n-gram coverage per line); a document that was mostly such lines is dropped;
@@ -19,6 +20,7 @@ from pipeline.filters.dirty_words import DirtyWords
 from pipeline.filters.gopher_repetition import GopherRepetition
 from pipeline.filters.rejection import Rejection
 from pipeline.filters.repeated_line_content import RepeatedLineContent
+from pipeline.quality.scoring import document_domain
 from pipeline.text_tokens import words
 
 STAGE = "heuristics"
@@ -39,17 +41,19 @@ class DocumentHeuristics:
 
     def __init__(self, config: CurateConfig = CurateConfig()):
         self.config = config
-        self._filters: dict[str, _LanguageFilters] = {}
+        self._filters: dict[tuple[str, str | None], _LanguageFilters] = {}
 
-    def _for(self, language: str | None) -> _LanguageFilters:
-        key = language or ""
+    def _for(self, language: str | None, domain: str | None) -> _LanguageFilters:
+        key = (language or "", domain)
         if key not in self._filters:
-            self._filters[key] = _LanguageFilters(self.config.for_language(key))
+            self._filters[key] = _LanguageFilters(self.config.for_language(*key))
         return self._filters[key]
 
-    def judge(self, text: str, language: str | None) -> tuple[str, dict[str, float], Rejection | None]:
-        """The text without repeated-content lines, all signals, and the first rejection (or None)."""
-        filters = self._for(language)
+    def judge(self, text: str, language: str | None,
+              domain: str | None = None) -> tuple[str, dict[str, float], Rejection | None]:
+        """The text without repeated-content lines, all signals, and the first rejection (or None), with the
+        thresholds of ``language`` and ``domain`` ("code", "reasoning" or None)."""
+        filters = self._for(language, domain)
         text, signals = filters.repeated_lines.apply(text, language)
         tokens = words(text, language)
         signals.update(filters.repetition.signals(text, language, tokens))
@@ -61,7 +65,8 @@ class DocumentHeuristics:
     def apply(self, record: dict) -> dict:
         """The record with its new text, signals added, and ``stage``/``reason``/``detail`` set when dropped."""
         original = record.get("text") or ""
-        text, signals, rejection = self.judge(original, record.get("language"))
+        domain = document_domain(dict(record.get("scores") or {}), self.config.quality.domain_threshold)
+        text, signals, rejection = self.judge(original, record.get("language"), domain)
         signals["repeated_content_removed_bytes"] = float(len(original.encode()) - len(text.encode()))
         record["text"], record["signals"] = text, {**dict(record.get("signals") or {}), **signals}
         if rejection:

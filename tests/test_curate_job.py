@@ -1,7 +1,8 @@
 """The curation job end to end on the shipped sample shards and on malformed WARC files.
 
 Expectations come from sample_data/manifest.jsonl, written by the shard builder alongside the shards: for every
-record, what the foundation stages must do with it.
+record, what the foundation stages must do with it; the cases planted for the heuristic filters (log spam, one
+repeated phrase, a PII-heavy site, a page with one e-mail address) are checked by their case name here.
 """
 
 from __future__ import annotations
@@ -83,18 +84,69 @@ def _is_near_duplicate(record) -> bool:
     return (record["group"] or "").startswith(("exact-", "near-")) or record["case"] == "log_spam"
 
 
+# Cases planted for the heuristic filters (their manifest expectation is the foundation stages' "keep").
+HEURISTIC_CASES = ("log_spam", "repeated_phrase", "pii_heavy", "pii_single", "garbage")
+# Gopher's repetition thresholds (Rae et al. 2021) also drop some real pages: tables, listings, shop pages.
+GOPHER_REASONS = {"dup_line_fraction", "dup_paragraph_fraction", "top_ngram_fraction", "dup_ngram_fraction"}
+
+
 def test_pages_expected_to_survive_are_kept(sample_run, manifest):
     _, documents, rejected, _ = sample_run
-    keep = [m for m in manifest if m["expect"] == "keep"]
+    keep = [m for m in manifest if m["expect"] == "keep" and m["case"] not in HEURISTIC_CASES]
     assert len(keep) > 100
     lost = [(m["url"], rejected.get(m["record_id"], {}).get("reason"), _is_near_duplicate(m))
             for m in keep if m["record_id"] not in documents]
     # Extraction may find nothing on a few real pages (empty shells), a few are mixed-language or in a language
-    # lid.176 is unsure of (Aragonese Wikipedia, a Japanese blog in English); MinHash removes planted duplicates only.
-    assert all(reason in ("no_text", "low_language_confidence") or (reason == "minhash_duplicate" and planted)
-               for _, reason, planted in lost), lost
+    # lid.176 is unsure of (Aragonese Wikipedia, a Japanese blog in English); MinHash removes planted duplicates only;
+    # the Gopher thresholds drop a few real pages made of tables or listings; one real adult page has no blocked
+    # domain and goes for its dirty words.
+    assert all(reason in ("no_text", "low_language_confidence", "dirty_words") or reason in GOPHER_REASONS
+               or (reason == "minhash_duplicate" and planted) for _, reason, planted in lost), lost
     assert sum(reason == "no_text" for _, reason, _ in lost) <= 0.05 * len(keep), lost
     assert sum(reason == "low_language_confidence" for _, reason, _ in lost) <= 0.03 * len(keep), lost
+    assert sum(reason in GOPHER_REASONS for _, reason, _ in lost) <= 0.04 * len(keep), lost
+    assert sum(reason == "dirty_words" for _, reason, _ in lost) <= 1, lost
+
+
+def _responses(manifest, case: str) -> list[dict]:
+    return [m for m in manifest if m["case"] == case and m["warc_type"] == "response"]
+
+
+def test_heuristic_cases_end_where_they_should(sample_run, manifest):
+    _, documents, rejected, _ = sample_run
+    # One page of one phrase: its repeated copies are repeated-content lines, most of the page.
+    (phrase,) = _responses(manifest, "repeated_phrase")
+    assert rejected[phrase["record_id"]]["reason"] == "mostly_repeated_content"
+    # The staff directory goes as a site, across all its pages (one is not confidently English); a page with one
+    # contact address stays, with its address counted.
+    staff = [rejected[m["record_id"]] for m in _responses(manifest, "pii_heavy")]
+    assert len(staff) == 6 and sum(r["reason"] == "pii_heavy_domain" for r in staff) >= 5
+    assert all(r["detail"].startswith("directory.example.com:") for r in staff if r["reason"] == "pii_heavy_domain")
+    assert {r["reason"] for r in staff} <= {"pii_heavy_domain", "low_language_confidence"}
+    (single,) = _responses(manifest, "pii_single")
+    assert documents[single["record_id"]]["signals"]["pii_email"] == 1.0
+    # Log spam: the consoles go (near duplicates of each other, mostly log lines, or no confident language); a real
+    # article with a stack trace pasted in keeps the article and loses the long log lines.
+    outcomes = {m["url"]: documents.get(m["record_id"]) or rejected[m["record_id"]] for m in _responses(manifest,
+                                                                                                         "log_spam")}
+    consoles = [o for url, o in outcomes.items() if "/console" in url]
+    assert all(o.get("reason") in ("minhash_duplicate", "mostly_repeated_content", "low_language_confidence")
+               for o in consoles)
+    assert any(o.get("reason") == "mostly_repeated_content" for o in consoles)
+    article = next(o for url, o in outcomes.items() if "spox.com" in url)
+    assert article.get("reason") is None and "Der dreimalige Olympiasieger Eric Frenzel" in article["text"]
+    assert article["signals"]["repeated_content_removed_lines"] >= 5
+    assert "ERROR [main]" not in article["text"] and "reflector.go" not in article["text"]
+
+
+def test_every_kept_document_carries_the_heuristic_signals(sample_run):
+    _, documents, _, _ = sample_run
+    for doc in documents.values():
+        assert {"gopher_dup_5gram_char_frac", "dirty_word_rate", "pii_count", "repeated_content_removed_lines",
+                "tokens"} <= set(doc["signals"]), doc["url"]
+    # Languages with enough documents get a corpus distribution and a KL divergence; the others do not.
+    judged = {doc["language"] for doc in documents.values() if "token_kl" in doc["signals"]}
+    assert judged == {"de"}
 
 
 def test_exact_and_near_duplicate_groups_collapse_to_one_document(sample_run, manifest):
@@ -189,7 +241,7 @@ def test_local_cluster_matches_local_mode(sample_run, tmp_path):
                         for r in pq.read_table(out / "rejected").to_pylist()}
     assert cluster_docs == {i: d["text"] for i, d in documents.items()}
     assert cluster_rejected == {i: (r["stage"], r["reason"], r["detail"]) for i, r in rejected.items()}
-    assert "records read" in proc.stdout and f"[{len(STAGES)}/{len(STAGES)}] line_dedup" in proc.stdout
+    assert "records read" in proc.stdout and f"[{len(STAGES)}/{len(STAGES)}] token_kl" in proc.stdout
 
 
 def test_pathological_page_hits_the_time_limit_without_stalling_the_job(sample_run, manifest):
@@ -230,7 +282,7 @@ def test_languages_are_identified_end_to_end_and_partition_the_output(sample_run
                if doc["language"] != "unknown")
     partitions = {p.name for p in (out / "documents").iterdir() if p.is_dir()}
     assert {"language=en", "language=de", "language=zh", "language=th"} <= partitions
-    assert stats.languages["en"]["kept"] > 40 and stats.languages["ja"]["tokens"] > 100
+    assert stats.languages["en"]["kept"] > 30 and stats.languages["ja"]["tokens"] > 100
 
 
 def test_garbage_page_is_not_confidently_any_language(sample_run, manifest):

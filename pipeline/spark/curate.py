@@ -1,5 +1,5 @@
 """The curation job: read -> safety -> url_dedup -> extract -> language_id -> pii -> minhash_dedup -> line_dedup ->
-heuristics -> token_kl -> write, with accounting.
+quality -> heuristics -> token_kl -> write, with accounting.
 
 Each stage's result is checkpointed locally (kept on the executors, memory and disk, with its lineage cut so the
 plans of later stages stay small) and counted before the next starts, which gives a progress line with exact
@@ -23,6 +23,7 @@ from pipeline.spark import stages
 from pipeline.spark.dedup_stages import line_dedup_stage, minhash_stage
 from pipeline.spark.heuristic_stages import heuristics_stage, pii_stage, token_kl_stage
 from pipeline.spark.language_stage import language_stage
+from pipeline.spark.quality_stage import quality_stage
 from pipeline.spark.schema import DOCUMENT_SCHEMA, REJECTED_COLUMNS, STAGES, TRIM_SIGNALS
 from pipeline.stats import RunStats, build_stats, format_stage_line, format_summary, language_table
 
@@ -98,6 +99,7 @@ class CurationRun:
             ("minhash_dedup", cfg.minhash.enabled, lambda docs: minhash_stage(docs, cfg.minhash)),
             ("line_dedup", cfg.line_dedup.enabled,
              lambda docs: line_dedup_stage(docs, cfg.line_dedup, rows_per_batch)),
+            ("quality", cfg.quality.enabled, lambda docs: quality_stage(docs, cfg, rows_per_batch)),
             ("heuristics", True, lambda docs: heuristics_stage(docs, cfg, rows_per_batch)),
             ("token_kl", cfg.token_kl.enabled, lambda docs: token_kl_stage(docs, cfg, rows_per_batch)),
         ]

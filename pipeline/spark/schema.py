@@ -41,8 +41,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-STAGES = ("read", "safety", "url_dedup", "extract", "language_id", "pii", "minhash_dedup", "line_dedup", "heuristics",
-          "token_kl")
+STAGES = ("read", "safety", "url_dedup", "extract", "language_id", "pii", "minhash_dedup", "line_dedup", "quality",
+          "heuristics", "token_kl")
 # Stages that change the text of documents they keep, and the signal with the bytes they removed (negative: added).
 TRIM_SIGNALS = {"pii": "pii_redacted_bytes", "line_dedup": "line_dedup_removed_bytes",
                 "heuristics": "repeated_content_removed_bytes"}
