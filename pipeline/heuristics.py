@@ -21,7 +21,6 @@ from pipeline.filters.gopher_repetition import GopherRepetition
 from pipeline.filters.rejection import Rejection
 from pipeline.filters.repeated_line_content import RepeatedLineContent
 from pipeline.quality.scoring import document_domain
-from pipeline.text_tokens import words
 
 STAGE = "heuristics"
 
@@ -54,8 +53,7 @@ class DocumentHeuristics:
         """The text without repeated-content lines, all signals, and the first rejection (or None), with the
         thresholds of ``language`` and ``domain`` ("code", "reasoning" or None)."""
         filters = self._for(language, domain)
-        text, signals = filters.repeated_lines.apply(text, language)
-        tokens = words(text, language)
+        text, signals, tokens = filters.repeated_lines.apply_with_words(text, language)
         signals.update(filters.repetition.signals(text, language, tokens))
         dirty, dirty_verdict = filters.dirty_words.judge(text, language, tokens)
         signals.update(dirty)

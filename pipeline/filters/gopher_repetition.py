@@ -30,12 +30,11 @@ and an n-gram's the sum over its words: no spaces are counted, so spaced and uns
 
 from __future__ import annotations
 
-import itertools
 import re
-from bisect import bisect_right
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from pipeline.filters.rejection import Rejection
 from pipeline.text_tokens import words
@@ -75,39 +74,45 @@ class GopherRepetitionConfig:
             raise ValueError("n-gram sizes must be at least 1")
 
 
-def repeated_ngrams(tokens: Sequence[str], max_n: int) -> Iterator[tuple[int, list[int], list[int]]]:
-    """For n = 1, ..., ``max_n``: the start positions (ascending) of the word n-grams of ``tokens`` that occur more
-    than once, and beside each an integer naming its n-gram (equal integers, equal n-grams; numbered per n).
+def repeated_ngrams(tokens: Sequence[str], max_n: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """For n = 1, ..., ``max_n``: the start positions (ascending int64 array) of the word n-grams of ``tokens`` that
+    occur more than once, and beside each an integer naming its n-gram (equal integers, equal n-grams; numbered per
+    n, from 0).
 
     An n-gram can only repeat where the (n-1)-gram it starts with repeats, so each n extends only the positions
-    kept for n-1, by one word id: n-grams are exact integers (id of the (n-1)-gram x vocabulary + id of the word),
-    never tuples or joined strings, and prose, whose repeats die out within a few words, costs little past n = 3.
+    kept for n-1, by one word id: n-grams are exact integers (id of the (n-1)-gram x vocabulary + id of the word,
+    renumbered after each n so they stay small), counted with numpy, never tuples or joined strings.
     """
-    vocabulary = {token: number for number, token in enumerate(dict.fromkeys(tokens))}
-    word_ids = [vocabulary[token] for token in tokens]
-    size = len(vocabulary)
-    positions, ids = list(range(len(word_ids))), word_ids
+    vocabulary: dict[str, int] = {}
+    word_ids = np.fromiter((vocabulary.setdefault(token, len(vocabulary)) for token in tokens), dtype=np.int64,
+                           count=len(tokens))
+    size = max(len(vocabulary), 1)
+    positions, ids = np.arange(len(word_ids), dtype=np.int64), word_ids
     for n in range(1, max_n + 1):
         if n > 1:
-            positions = positions[:bisect_right(positions, len(word_ids) - n)]  # n-grams that fit; zip drops the rest
-            ids = [ngram * size + word_ids[i + n - 1] for i, ngram in zip(positions, ids, strict=False)]
-        # The repeated n-grams, numbered from 0 again so that the next products stay small.
-        repeated = {ngram: number for number, ngram in enumerate(k for k, count in Counter(ids).items() if count > 1)}
-        positions = [i for i, ngram in zip(positions, ids, strict=True) if ngram in repeated]
-        ids = [repeated[ngram] for ngram in ids if ngram in repeated]
+            fits = positions <= len(word_ids) - n
+            positions = positions[fits]
+            ids = ids[fits] * size + word_ids[positions + n - 1]
+        _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+        repeated = counts[inverse] > 1
+        number = np.cumsum(counts > 1) - 1  # each repeated n-gram's number among the repeated ones
+        positions, ids = positions[repeated], number[inverse[repeated]]
         yield n, positions, ids
 
 
-def covered_spans(positions: Sequence[int], n: int) -> list[tuple[int, int]]:
-    """The word ranges ``[start, end)`` covered by the n-grams starting at ``positions`` (ascending), overlapping
-    and touching ones merged, so each word position is in at most one range."""
-    spans: list[tuple[int, int]] = []
-    for i in positions:
-        if spans and i <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], i + n)
-        else:
-            spans.append((i, i + n))
-    return spans
+def covered_words(starts: np.ndarray, n: int, words_count: int) -> np.ndarray:
+    """A boolean mask of the words covered by the n-grams starting at ``starts`` (each word once)."""
+    edges = np.zeros(words_count + 1, dtype=np.int64)
+    np.add.at(edges, starts, 1)
+    np.add.at(edges, starts + n, -1)
+    return np.cumsum(edges[:-1]) > 0
+
+
+def later_occurrences(positions: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The positions (ascending) of the occurrences of repeated n-grams after their first one."""
+    later = np.ones(len(ids), dtype=bool)
+    later[np.unique(ids, return_index=True)[1]] = False
+    return positions[later]
 
 
 def _duplicates(parts: list[str], name: str) -> dict[str, float]:
@@ -125,23 +130,17 @@ def _duplicates(parts: list[str], name: str) -> dict[str, float]:
             f"gopher_dup_{name}_char_frac": chars / total if total else 0.0}
 
 
-def _top_ngram_chars(positions: list[int], ids: list[int], n: int, offsets: list[int]) -> int:
+def _top_ngram_chars(positions: np.ndarray, ids: np.ndarray, n: int, offsets: np.ndarray) -> int:
     """Occurrences of the most frequent repeated n-gram times its characters (the longer one on a tie)."""
-    counts = Counter(ids)
-    most = max(counts.values())
-    return most * max(offsets[i + n] - offsets[i] for i, ngram in zip(positions, ids, strict=True)
-                      if counts[ngram] == most)
+    counts = np.bincount(ids)
+    most = counts.max()
+    starts = positions[counts[ids] == most]
+    return int(most * (offsets[starts + n] - offsets[starts]).max())
 
 
-def later_occurrences(positions: Sequence[int], ids: Sequence[int]) -> list[int]:
-    """The positions (ascending) of the occurrences of repeated n-grams after their first one."""
-    seen: set[int] = set()
-    return [i for i, ngram in zip(positions, ids, strict=True) if ngram in seen or seen.add(ngram)]
-
-
-def _repeat_chars(positions: list[int], ids: list[int], n: int, offsets: list[int]) -> int:
+def _repeat_chars(positions: np.ndarray, ids: np.ndarray, n: int, lengths: np.ndarray) -> int:
     """Characters of the words in occurrences of repeated n-grams after their first, each word once."""
-    return sum(offsets[end] - offsets[start] for start, end in covered_spans(later_occurrences(positions, ids), n))
+    return int(lengths[covered_words(later_occurrences(positions, ids), n, len(lengths))].sum())
 
 
 class GopherRepetition:
@@ -161,18 +160,19 @@ class GopherRepetition:
         signals.update({f"gopher_top_{n}gram_char_frac": 0.0 for n in config.top_ngram_sizes})
         signals.update({f"gopher_dup_{n}gram_char_frac": 0.0 for n in config.dup_ngram_sizes})
         tokens = [token.lower() for token in (words(text, language) if tokens is None else tokens)]
-        offsets = list(itertools.accumulate(map(len, tokens), initial=0))  # characters before each word
-        total = offsets[-1]
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        offsets = np.concatenate([[0], np.cumsum(lengths)])  # characters before each word
+        total = int(offsets[-1])
         if not total:
             return signals
         top, dup = set(config.top_ngram_sizes), set(config.dup_ngram_sizes)
         for n, positions, ids in repeated_ngrams(tokens, max(top | dup, default=0)):
-            if not positions:
+            if not positions.size:
                 break  # no longer n-gram repeats either: the remaining signals stay 0
             if n in top:
                 signals[f"gopher_top_{n}gram_char_frac"] = _top_ngram_chars(positions, ids, n, offsets) / total
             if n in dup:
-                signals[f"gopher_dup_{n}gram_char_frac"] = _repeat_chars(positions, ids, n, offsets) / total
+                signals[f"gopher_dup_{n}gram_char_frac"] = _repeat_chars(positions, ids, n, lengths) / total
         return signals
 
     def check(self, signals: dict[str, float]) -> Rejection | None:

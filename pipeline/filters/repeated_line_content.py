@@ -36,7 +36,9 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from pipeline.filters.gopher_repetition import covered_spans, later_occurrences, repeated_ngrams
+import numpy as np
+
+from pipeline.filters.gopher_repetition import covered_words, later_occurrences, repeated_ngrams
 from pipeline.filters.rejection import Rejection
 from pipeline.text_tokens import words
 
@@ -87,26 +89,32 @@ class RepeatedLineContent:
 
     def line_coverages(self, text: str, language: str | None) -> list[LineCoverage]:
         """One LineCoverage per line of ``text.split("\\n")``, for inspection and for ``apply``."""
+        return self._coverages(self._line_words(text, language))
+
+    @staticmethod
+    def _line_words(text: str, language: str | None) -> list[list[str]]:
+        return [words(line, language) for line in text.split("\n")]
+
+    def _coverages(self, line_words: list[list[str]]) -> list[LineCoverage]:
         config = self.config
         tokens: list[str] = []
         lengths: list[int] = []
         owners: list[int] = []  # the line of each token
         lines: list[tuple[int, int]] = []  # words and word characters of each line
-        for number, line in enumerate(text.split("\n")):
-            line_words = words(line, language)
-            tokens.extend(_DIGITS.sub("0", word.lower()) for word in line_words)
+        for number, found in enumerate(line_words):
+            if found:  # one normalisation call per line: words have no "\x00"
+                tokens.extend(_DIGITS.sub("0", "\x00".join(found).lower()).split("\x00"))
             tokens.append(f"\n{number}")  # found once, so no repeated n-gram spans two lines
-            lengths.extend(map(len, line_words))
+            lengths.extend(map(len, found))
             lengths.append(0)
-            owners.extend(itertools.repeat(number, len(line_words) + 1))
-            lines.append((len(line_words), sum(map(len, line_words))))
-        offsets = list(itertools.accumulate(lengths, initial=0))  # characters before each word
+            owners.extend(itertools.repeat(number, len(found) + 1))
+            lines.append((len(found), sum(map(len, found))))
         *_, (_, positions, ids) = repeated_ngrams(tokens, config.ngram_size)
-        covered = [0] * len(lines)
-        for start, end in covered_spans(later_occurrences(positions, ids), config.ngram_size):
-            covered[owners[start]] += offsets[end] - offsets[start]
+        mask = covered_words(later_occurrences(positions, ids), config.ngram_size, len(tokens))
+        covered = np.bincount(np.asarray(owners, dtype=np.int64), weights=np.asarray(lengths) * mask,
+                              minlength=len(lines))
         result = []
-        for (count, chars), covered_chars in zip(lines, covered, strict=True):
+        for (count, chars), covered_chars in zip(lines, covered.tolist(), strict=True):
             coverage = covered_chars / chars if chars else 0.0
             result.append(LineCoverage(count, coverage, count >= config.min_words and coverage >= config.min_coverage))
         return result
@@ -115,18 +123,26 @@ class RepeatedLineContent:
         """``text`` without its removed lines, and ``repeated_content_removed_lines``,
         ``repeated_content_removed_chars`` (characters removed, their line breaks included) and
         ``repeated_content_removed_fraction`` (of the characters of ``text``)."""
-        removed_lines, kept_text = 0, text
+        kept_text, signals, _ = self.apply_with_words(text, language)
+        return kept_text, signals
+
+    def apply_with_words(self, text: str, language: str | None) -> tuple[str, dict[str, float], list[str]]:
+        """``apply``, and the words of the kept text (``words(kept_text, language)``: words never span lines), so
+        the filters that follow need not tokenise it again."""
+        line_words = self._line_words(text, language)
+        lines = text.split("\n")
+        kept_lines, kept_words = lines, line_words
         if self.config.enabled:
-            lines = text.split("\n")
-            verdicts = self.line_coverages(text, language)
-            kept = [line for line, verdict in zip(lines, verdicts, strict=True) if not verdict.removed]
-            removed_lines = len(lines) - len(kept)
-            if removed_lines:
-                kept_text = "\n".join(kept)
+            verdicts = self._coverages(line_words)
+            kept_lines = [line for line, verdict in zip(lines, verdicts, strict=True) if not verdict.removed]
+            kept_words = [found for found, verdict in zip(line_words, verdicts, strict=True) if not verdict.removed]
+        removed_lines = len(lines) - len(kept_lines)
+        kept_text = "\n".join(kept_lines) if removed_lines else text
         removed_chars = len(text) - len(kept_text)
-        return kept_text, {"repeated_content_removed_lines": float(removed_lines),
-                           "repeated_content_removed_chars": float(removed_chars),
-                           "repeated_content_removed_fraction": removed_chars / len(text) if text else 0.0}
+        signals = {"repeated_content_removed_lines": float(removed_lines),
+                   "repeated_content_removed_chars": float(removed_chars),
+                   "repeated_content_removed_fraction": removed_chars / len(text) if text else 0.0}
+        return kept_text, signals, [word for found in kept_words for word in found]
 
     def check(self, signals: dict[str, float]) -> Rejection | None:
         """Rejection("mostly_repeated_content") when the removed lines were most of the document (see
