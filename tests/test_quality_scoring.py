@@ -71,11 +71,18 @@ def _documents(spark, texts: list[str]):
     return spark.createDataFrame(rows, EXTRACTED_SCHEMA).repartition(2)
 
 
-def test_a_model_trained_here_loads_in_the_stage_and_changes_what_is_kept(spark, tmp_path):
-    model = tmp_path / "tiny.ftz"
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A fastText model trained here, in seconds, on 12 WikiText leads against 12 Common Crawl pages."""
+    model = tmp_path_factory.mktemp("model") / "tiny.ftz"
     assert wikipedia_fasttext.main([
         "--positive-text", str(WIKITEXT_LEADS), "--crawl-documents", str(CC_PAGES), "--output", str(model),
         "--test-fraction", "0.4", "--bucket", "20000", "--cutoff", "5000", "--min-count", "1", "--epoch", "100"]) == 0
+    return model
+
+
+def test_a_model_trained_here_loads_in_the_stage_and_changes_what_is_kept(spark, tiny_model):
+    model = tiny_model
     texts = _wiki() + _cc()
     quality = QualityConfig(wikipedia_model=str(model))
     config = dataclasses.replace(CurateConfig(), quality=quality)
@@ -88,3 +95,19 @@ def test_a_model_trained_here_loads_in_the_stage_and_changes_what_is_kept(spark,
     assert len(set(kept) & wiki) >= 10 and len(set(kept) - wiki) <= 2  # mostly the Wikipedia leads stay
     assert {r["reason"] for r in judged.values() if r["reason"]} == {"low_quality_score"}
     assert all(r["stage"] == "quality" for r in judged.values() if r["reason"])
+
+
+def test_the_curate_job_loads_a_trained_model_and_filters_by_it(spark, tiny_model, tmp_path):
+    """The whole job on a real Common Crawl excerpt: with a minimum score the trained model decides what stays."""
+    from pipeline.config import IoConfig
+    from pipeline.spark.curate import run_curation
+
+    io = IoConfig(input=str(FIXTURES / "warc" / "cc.warc.gz"), output=str(tmp_path))
+    quality = QualityConfig(wikipedia_model=str(tiny_model), wikipedia_languages=("*",),
+                            min_scores=("wikipedia_fasttext=0.5",))
+    stats = run_curation(spark, dataclasses.replace(CurateConfig(), io=io, quality=quality), log=lambda line: None)
+    assert stats.balanced
+    quality_stats = next(s for s in stats.stages if s.stage == "quality")
+    assert quality_stats.docs_in >= 3 and quality_stats.rejected.get("low_quality_score", 0) >= 1
+    kept = spark.read.parquet(str(tmp_path / "documents")).collect()
+    assert all(row["scores"]["wikipedia_fasttext"] >= 0.5 for row in kept)
