@@ -7,7 +7,7 @@ import dataclasses
 import json
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, REPO
 
 from classifiers import wikipedia_fasttext
 from pipeline.config import CurateConfig
@@ -98,16 +98,17 @@ def test_a_model_trained_here_loads_in_the_stage_and_changes_what_is_kept(spark,
 
 
 def test_the_curate_job_loads_a_trained_model_and_filters_by_it(spark, tiny_model, tmp_path):
-    """The whole job on a real Common Crawl excerpt: with a minimum score the trained model decides what stays."""
+    """The whole job on a sample shard: with a minimum score the trained model decides which English pages stay."""
     from pipeline.config import IoConfig
     from pipeline.spark.curate import run_curation
 
-    io = IoConfig(input=str(FIXTURES / "warc" / "cc.warc.gz"), output=str(tmp_path))
-    quality = QualityConfig(wikipedia_model=str(tiny_model), wikipedia_languages=("*",),
+    io = IoConfig(input=str(REPO / "sample_data" / "shards" / "sample-0001.warc.gz"), output=str(tmp_path))
+    quality = QualityConfig(wikipedia_model=str(tiny_model), wikipedia_languages=("en",),
                             min_scores=("wikipedia_fasttext=0.5",))
     stats = run_curation(spark, dataclasses.replace(CurateConfig(), io=io, quality=quality), log=lambda line: None)
     assert stats.balanced
     quality_stats = next(s for s in stats.stages if s.stage == "quality")
-    assert quality_stats.docs_in >= 3 and quality_stats.rejected.get("low_quality_score", 0) >= 1
+    assert quality_stats.docs_in >= 20 and quality_stats.rejected.get("low_quality_score", 0) >= 1
     kept = spark.read.parquet(str(tmp_path / "documents")).collect()
-    assert all(row["scores"]["wikipedia_fasttext"] >= 0.5 for row in kept)
+    assert all(row["scores"]["wikipedia_fasttext"] >= 0.5 for row in kept if row["language"] == "en")
+    assert any(row["language"] != "en" and "wikipedia_fasttext" not in row["scores"] for row in kept)
