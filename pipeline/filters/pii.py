@@ -381,8 +381,11 @@ class PiiDetector:
         """The ``pii_signals`` of ``text`` (words counted per ``language``, as the other heuristic signals)."""
         return pii_signals(find_pii(text, self.config), len(words(text, language)))
 
-    def apply(self, text: str, language: str | None) -> tuple[str, dict[str, float]]:
-        """``text`` (redacted when ``config.redact``) and its signals, from one detection pass."""
+    def apply(self, text: str, language: str | None,
+              n_words: int | None = None) -> tuple[str, dict[str, float]]:
+        """``text`` (redacted when ``config.redact``) and its signals, from one detection pass; ``n_words``: the
+        number of words of ``text`` when the caller knows it (the language stage counts them), saving a
+        tokenisation."""
         matches = find_pii(text, self.config)
-        signals = pii_signals(matches, len(words(text, language)))
+        signals = pii_signals(matches, len(words(text, language)) if n_words is None else n_words)
         return (redact(text, matches, self.config) if self.config.redact else text), signals

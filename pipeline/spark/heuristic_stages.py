@@ -150,10 +150,12 @@ def pii_stage(docs: DataFrame, config: PiiConfig, rows_per_batch: int = 256) -> 
             for batch in batches:
                 for record in batch.to_pylist():
                     original = record["text"] or ""
-                    text, found = detector.apply(original, record["language"])
+                    signals = dict(record.get("signals") or {})
+                    known = signals.get("tokens")  # words counted by the language stage, on this same text
+                    text, found = detector.apply(original, record["language"], None if known is None else int(known))
                     found["pii_dense"] = float(is_pii_dense_document(found, config))
                     found["pii_redacted_bytes"] = float(len(original.encode()) - len(text.encode()))
-                    record["text"], record["signals"] = text, {**dict(record.get("signals") or {}), **found}
+                    record["text"], record["signals"] = text, {**signals, **found}
                     yield record
 
         yield from to_batches(rows(), EXTRACTED_SCHEMA, rows_per_batch)
