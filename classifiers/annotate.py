@@ -33,7 +33,6 @@ memory stays bounded whatever the input size.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import itertools
 import json
@@ -374,41 +373,25 @@ def annotate(documents: Iterable[Mapping], output: str | Path, config: AnnotateC
     return run.summary
 
 
-def _add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One ``--field-name`` option per field of the config dataclass, its ``# comment`` as help."""
-    from pipeline.config import _field_comments
-
-    group = parser.add_argument_group(cls.__name__)
-    comments = _field_comments(cls)
-    for f in dataclasses.fields(cls):
-        shown = ",".join(f.default) if isinstance(f.default, tuple) else f.default
-        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=None, metavar="VALUE",
-                           help=f"{comments.get(f.name, '')} (default: {shown})".replace("%", "%%"))
-
-
-def _config_from_arguments(cls: type, args: argparse.Namespace):
-    from pipeline.config import _coerce
-
-    hints = typing.get_type_hints(cls)
-    return cls(**{f.name: _coerce(value, hints[f.name], f"--{f.name}") for f in dataclasses.fields(cls)
-                  if (value := getattr(args, f.name)) is not None})
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m classifiers.annotate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", required=True, help="Parquet directory (curate's documents/) or JSONL file")
     parser.add_argument("--output", required=True, help="labels JSONL file to write")
+    from pipeline.config import add_dataclass_arguments  # imported late: pipeline.config loads much
+
     for cls in (ChatConfig, AnnotateConfig):
-        _add_config_arguments(parser, cls)
+        add_dataclass_arguments(parser, cls)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipeline.config import dataclass_from_arguments
+
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        config = _config_from_arguments(AnnotateConfig, args)
-        client = ChatClient(_config_from_arguments(ChatConfig, args))
+        config = dataclass_from_arguments(AnnotateConfig, args)
+        client = ChatClient(dataclass_from_arguments(ChatConfig, args))
         summary = annotate(read_documents(args.input, config.languages), args.output, config, client)
     except EndpointError as exc:
         print(f"annotate: the endpoint refuses requests: {exc}", file=sys.stderr)

@@ -36,14 +36,13 @@ import json
 import math
 import sys
 import time
-import typing
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from classifiers.wikipedia_fasttext import classification_metrics
-from pipeline.config import _coerce, _field_comments
+from pipeline.config import add_dataclass_arguments, dataclass_from_arguments
 from pipeline.quality.transformer_classifier import (
     CONFIG_FILE,
     HEAD,
@@ -340,16 +339,8 @@ def train(config: TrainConfig) -> dict:
 def parse_args(argv: list[str]) -> TrainConfig:
     parser = argparse.ArgumentParser(prog="python -m classifiers.train_transformer", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    comments = _field_comments(TrainConfig)
-    for field in dataclasses.fields(TrainConfig):
-        default = field.default
-        shown = ",".join(default) if isinstance(default, tuple) else default
-        parser.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, metavar="VALUE",
-                            help=f"{comments[field.name]} (default: {shown})".replace("%", "%%"))
-    args = parser.parse_args(argv)
-    hints = typing.get_type_hints(TrainConfig)
-    return TrainConfig(**{name: _coerce(value, hints[name], name) for name, value in vars(args).items()
-                          if value is not None})
+    add_dataclass_arguments(parser, TrainConfig)
+    return dataclass_from_arguments(TrainConfig, parser.parse_args(argv))
 
 
 def main(argv: list[str] | None = None) -> int:

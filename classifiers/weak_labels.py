@@ -36,7 +36,6 @@ of one article, or the answers copied from one source text, never straddle the s
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gzip
 import hashlib
 import itertools
@@ -54,7 +53,7 @@ from lxml import html as lxml_html
 
 from classifiers.train_transformer import read_jsonl
 from classifiers.wikipedia_fasttext import detokenize_wikitext
-from pipeline.config import _field_comments
+from pipeline.config import add_dataclass_arguments, dataclass_from_arguments
 from pipeline.encoding import decode_html
 from pipeline.extraction import _MATH_IMAGE, HtmlExtractor
 
@@ -338,12 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--documents", help="quality: documents/ of a curate run (Parquet, partitioned by language)")
     parser.add_argument("--html", action="append", default=[], metavar="FOLDER",
                         help="code, reasoning: a folder of further real HTML pages (*.html, recursively); repeatable")
-    comments = _field_comments(WeakLabelConfig)
-    for field in dataclasses.fields(WeakLabelConfig):
-        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default,
-                            help=f"{comments[field.name]} (default: {field.default})".replace("%", "%%"))
+    add_dataclass_arguments(parser, WeakLabelConfig)
     args = parser.parse_args(argv)
-    config = WeakLabelConfig(**{field.name: getattr(args, field.name) for field in dataclasses.fields(WeakLabelConfig)})
+    config = dataclass_from_arguments(WeakLabelConfig, args)
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # it logs every page it finds no text in
     counts: dict[str, list[int]] = {}
     with open(args.output, "w", encoding="utf-8") as out:

@@ -231,6 +231,25 @@ def add_config_arguments(parser: argparse.ArgumentParser, sections: tuple[str, .
             )
 
 
+def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One ``--field-name`` option per field of the config dataclass ``cls``, with its default and the comment above
+    it as help (the options of the classifier jobs); read back with :func:`dataclass_from_arguments`."""
+    group = parser.add_argument_group(cls.__name__)
+    comments = _field_comments(cls)
+    for f in dataclasses.fields(cls):
+        shown = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, default=None, metavar="VALUE",
+                           help=f"{comments.get(f.name, '')} (default: {shown})".strip().replace("%", "%%"))
+
+
+def dataclass_from_arguments(cls: type, args: argparse.Namespace):
+    """``cls`` with the options of :func:`add_dataclass_arguments` that were given, converted to the field types;
+    a bad value raises ValueError naming the option."""
+    hints = typing.get_type_hints(cls)
+    return cls(**{f.name: _coerce(value, hints[f.name], f"--{f.name.replace('_', '-')}")
+                  for f in dataclasses.fields(cls) if (value := getattr(args, f.name, None)) is not None})
+
+
 def add_job_arguments(parser: argparse.ArgumentParser, sections: tuple[str, ...] | None = None) -> None:
     """The options every job entry point has: --config, --master, --log-level, and the config fields."""
     parser.add_argument("--config", metavar="TOML", help="TOML file with [section] tables overriding the defaults")

@@ -59,8 +59,8 @@ def main() -> None:
     values, seconds = timed(FastTextClassifier().score, [r["text"] for r in rows])
     report("wikipedia_fasttext (all languages; the demo model is English: read the English lines)", rows, values,
            seconds)
-    report("wikipedia_fasttext, English documents", english, FastTextClassifier().score([r["text"] for r in english]),
-           seconds * len(english) / len(rows))
+    values, seconds = timed(FastTextClassifier().score, [r["text"] for r in english])
+    report("wikipedia_fasttext, English documents", english, values, seconds)
     for model in filter(None, args.transformers.split(",")):
         from pipeline.quality.transformer_classifier import TransformerClassifier, TransformerClassifierConfig
 
