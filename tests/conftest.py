@@ -20,10 +20,12 @@ def shared_data(*parts: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     from pipeline.spark.session import build_spark
 
     session = build_spark("llama3-curation-tests", master="local[2]",
                           conf={"spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"})
+    # Iterative stages cut their lineage with reliable checkpoints (files that survive an executor), never local ones.
+    session.sparkContext.setCheckpointDir(str(tmp_path_factory.mktemp("spark-checkpoints")))
     yield session
     session.stop()
