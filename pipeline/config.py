@@ -58,12 +58,14 @@ class IoConfig:
     input: str = SAMPLE_INPUT
     # Prefix joined to relative entries of a list file (Common Crawl: s3://commoncrawl/ or https://data.commoncrawl.org/).
     input_prefix: str = ""
-    # Output directory: documents/ (Parquet), rejected/ (Parquet), stats.json.
+    # Output directory: documents/ (Parquet), rejected/ (Parquet), stats.json; _work/ while the run is unfinished.
     output: str = "out"
     # Also write every rejected record with its stage and reason.
     write_rejected: bool = True
-    # Overwrite an existing output directory.
-    overwrite: bool = True
+    # Start over in an output directory that holds a finished or half-finished run (else: resume or refuse).
+    overwrite: bool = False
+    # Keep _work/ (every pass's per-unit files) after the run finishes; by default it is deleted then.
+    keep_work: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class SparkConfig:
     rows_per_batch: int = 256
     # Output Parquet files per dataset (0: one per task).
     output_files: int = 0
+    # Seconds between the progress lines of a long pass (records done of total, rate, time left).
+    progress_seconds: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -165,16 +169,17 @@ def _merged_tables(base: dict, overrides: dict, kind: str) -> dict:
 
 
 class LanguageConfigs:
-    """``config.for_language`` resolved once per language (in each Spark worker: it pickles with its config)."""
+    """``config.for_language`` resolved once per language and domain (in each Spark worker: it pickles with its
+    config)."""
 
     def __init__(self, config: CurateConfig):
         self.config = config
-        self._resolved: dict[str, CurateConfig] = {}
+        self._resolved: dict[tuple[str, str | None], CurateConfig] = {}
 
-    def __call__(self, language: str | None) -> CurateConfig:
-        key = language or ""
+    def __call__(self, language: str | None, domain: str | None = None) -> CurateConfig:
+        key = (language or "", domain)
         if key not in self._resolved:
-            self._resolved[key] = self.config.for_language(key)
+            self._resolved[key] = self.config.for_language(*key)
         return self._resolved[key]
 
 

@@ -24,6 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.filters.rejection import Rejection
+from pipeline.steps import Document, Step
+
 UNKNOWN = "unknown"
 _LABEL_PREFIX = "__label__"
 _URL = re.compile(r"(?:https?://|www\.)\S+")
@@ -100,8 +103,15 @@ def _parse_thresholds(entries: Sequence[str]) -> dict[str, float]:
     return thresholds
 
 
-class LanguageIdentifier:
-    """lid.176 predictions for batches of documents; build one per worker (or ship it: it holds only the config)."""
+class LanguageIdentifier(Step):
+    """lid.176 predictions for batches of documents; build one per worker (or ship it: it holds only the config).
+
+    As a step (stage ``language_id``) it fills each document's ``language``, ``language_score`` and
+    ``language_runner_up``, with signals ``tokens`` (words of the text, segmented for its language) and
+    ``language_runner_up_score``; the verdict rejects ``low_language_confidence`` below the language's threshold
+    (unless low-confidence documents are kept as ``unknown``)."""
+
+    stage = "language_id"
 
     def __init__(self, config: LanguageIdConfig = LanguageIdConfig()) -> None:
         if config.low_confidence not in ("reject", UNKNOWN):
@@ -154,6 +164,20 @@ class LanguageIdentifier:
 
     def _model(self):
         return _load_model(self.config.model_path or str(default_model_path()))
+
+    def signals_batch(self, docs: Sequence[Document]) -> list[dict[str, float]]:
+        signals = []
+        for doc, prediction in zip(docs, self.predict([doc.text for doc in docs]), strict=True):
+            doc.language, doc.language_score = prediction.language, prediction.score
+            doc.language_runner_up = prediction.runner_up
+            signals.append({"tokens": float(len(doc.words)), "language_runner_up_score": prediction.runner_up_score})
+        return signals
+
+    def verdict(self, doc: Document) -> Rejection | None:
+        """Below its language's threshold, unless such documents are kept as ``unknown`` (then never)."""
+        if self.config.low_confidence == "reject" and doc.language_score < self.threshold_for(doc.language):
+            return Rejection("low_language_confidence", f"{doc.language} {doc.language_score:.2f}")
+        return None
 
 
 _EMPTY = LanguagePrediction(UNKNOWN, 0.0, None, 0.0, False)

@@ -103,7 +103,7 @@ def test_staff_directory_pages_every_email_and_phone_found(pages):
 def test_single_contact_email_page(pages):
     (text,) = pages["pii_single"]
     assert kinds_and_texts(text) == [("email", "newsroom-tips@example.com")]
-    assert not is_pii_dense_document(PiiDetector().signals(text, "de"))
+    assert not is_pii_dense_document(PiiDetector().apply(text, "de").signals)
 
 
 @pytest.mark.parametrize("prefix", sorted(REAL_PAGES))
@@ -111,16 +111,17 @@ def test_real_pages_find_exactly_their_contacts(pages, prefix):
     assert pages[prefix], prefix
     for text in pages[prefix]:
         assert kinds_and_texts(text) == REAL_PAGES[prefix]
-        assert not is_pii_dense_document(PiiDetector().signals(text, None))
+        assert not is_pii_dense_document(PiiDetector().apply(text, None).signals)
     if prefix.startswith("https://ci.example.net"):
         assert all(re.search(r"\b10\.0\.\d+\.\d+", text) for text in pages[prefix])
 
 
 def test_domain_rule_removes_the_staff_directory_and_keeps_the_rest(pages):
-    staff_dense = sum(is_pii_dense_document(PiiDetector().signals(text, "en")) for text in pages["pii_heavy"])
+    detector = PiiDetector()
+    staff_dense = sum(is_pii_dense_document(detector.apply(text, "en").signals) for text in pages["pii_heavy"])
     assert staff_dense == 6
     assert is_pii_heavy_domain(documents=6, pii_dense_documents=staff_dense)
-    single_dense = sum(is_pii_dense_document(PiiDetector().signals(text, "de")) for text in pages["pii_single"])
+    single_dense = sum(is_pii_dense_document(detector.apply(text, "de").signals) for text in pages["pii_single"])
     assert single_dense == 0
     assert not is_pii_heavy_domain(documents=1, pii_dense_documents=single_dense)
     # the same six directory pages inside a big site, one such page, or the rule turned off: kept
@@ -229,9 +230,12 @@ def test_redaction_replaces_exactly_the_matches(pages):
     assert "<EMAIL>" in redacted and "<PHONE>" in redacted and "<IP_ADDRESS>" in redacted
     assert redact(text, [], config) == text
 
-    out, signals = PiiDetector(config).apply(text, "en")
-    assert out == redacted and signals == PiiDetector().signals(text, "en")
-    assert PiiDetector().apply(text, "en")[0] is text
+    doc = PiiDetector(config).apply(text, "en")
+    assert doc.text == redacted and doc.signals["pii_redacted_bytes"] == len(text.encode()) - len(redacted.encode())
+    unredacted = PiiDetector().apply(text, "en")
+    assert unredacted.text is text and unredacted.signals["pii_redacted_bytes"] == 0
+    assert {k: v for k, v in doc.signals.items() if k != "pii_redacted_bytes"} == {
+        k: v for k, v in unredacted.signals.items() if k != "pii_redacted_bytes"}
 
 
 def test_kinds_and_tokens_are_configurable():
@@ -253,8 +257,10 @@ def test_overlapping_candidates_keep_one_match():
 def test_signals_and_detector_pickle():
     detector = pickle.loads(pickle.dumps(PiiDetector(PiiConfig(redact=True))))
     text = "Kontakt: info@example.de, Tel. 030 1234567"
-    signals = detector.signals(text, "de")
-    assert set(signals) == {"pii_count", "pii_per_1k_words", *(f"pii_{kind}" for kind in KINDS)}
+    doc = detector.apply(text, "de")
+    signals = doc.signals
+    assert set(signals) == {"pii_count", "pii_per_1k_words", "pii_dense", "pii_redacted_bytes",
+                            *(f"pii_{kind}" for kind in KINDS)}
     assert signals["pii_count"] == 2 and signals["pii_email"] == 1 and signals["pii_phone"] == 1
     assert signals["pii_per_1k_words"] == pytest.approx(1000 * 2 / len(words(text, "de")))
-    assert detector.apply(text, "de")[0] == "Kontakt: <EMAIL>, Tel. <PHONE>"
+    assert doc.text == "Kontakt: <EMAIL>, Tel. <PHONE>" and doc.rejection is None  # the verdict is per site

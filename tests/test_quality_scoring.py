@@ -1,5 +1,5 @@
 """Model-based quality scoring (Llama 3 §3.1.1): which classifiers score which documents, per-language minimum
-scores, and the code domain's own heuristic thresholds; the Spark stage with a freshly trained model."""
+scores, and the code domain's own heuristic thresholds; the step and the job with a freshly trained model."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from conftest import FIXTURES, REPO
 
 from classifiers import wikipedia_fasttext
 from pipeline.config import CurateConfig
-from pipeline.heuristics import DocumentHeuristics
-from pipeline.quality.scoring import QualityConfig, QualityScorer, check_scores, document_domain, named_values
-from pipeline.spark.quality_stage import quality_stage
-from pipeline.spark.schema import EXTRACTED_SCHEMA
+from pipeline.quality.scoring import QualityConfig, QualityScorer, document_domain, named_values
+from pipeline.registry import FILTER, pass_steps
+from pipeline.steps import Document, run_steps
 
 WIKITEXT_LEADS = FIXTURES / "quality" / "wikitext2_leads.txt"
 CC_PAGES = FIXTURES / "quality" / "cc_pages.jsonl"
@@ -30,8 +29,8 @@ def _cc() -> list[str]:
 
 
 def test_the_shipped_english_model_scores_english_documents_only():
-    records = [{"text": _wiki()[0], "language": "en"}, {"text": _cc()[0], "language": "en"},
-               {"text": "Der Rhein ist ein Strom in Mitteleuropa.", "language": "de"}]
+    records = [Document(_wiki()[0], "en"), Document(_cc()[0], "en"),
+               Document("Der Rhein ist ein Strom in Mitteleuropa.", "de")]
     scores = QualityScorer().score(records)
     assert scores[0]["wikipedia_fasttext"] > scores[1]["wikipedia_fasttext"]
     assert scores[2] == {}  # the demo model is English (its .json says so)
@@ -42,33 +41,25 @@ def test_the_shipped_english_model_scores_english_documents_only():
 
 def test_minimum_scores_are_per_classifier_and_per_language():
     config = CurateConfig().updated({"languages": {"en": {"quality": {"min_scores": ["wikipedia_fasttext=0.5"]}}}})
+    (quality,) = [step for step in pass_steps(FILTER, config) if step.stage == "quality"]
     low = {"wikipedia_fasttext": 0.2}
-    assert check_scores(low, config.for_language("en").quality).reason == "low_quality_score"
-    assert check_scores(low, config.for_language("de").quality) is None  # no minimum for German
-    assert check_scores({}, config.for_language("en").quality) is None  # not scored: not judged
+    assert quality.verdict(Document("", "en", scores=low)).reason == "low_quality_score"
+    assert quality.verdict(Document("", "de", scores=low)) is None  # no minimum for German
+    assert quality.verdict(Document("", "en")) is None  # not scored: not judged
     assert named_values(("a=0.5", " b = 2 "), float) == {"a": 0.5, "b": 2.0}
     with pytest.raises(ValueError):
         named_values(("a",))
 
 
 def test_a_code_page_is_judged_with_the_code_thresholds():
-    heuristics = DocumentHeuristics()
-    text, signals, verdict = heuristics.judge(CODE_PAGE, "en")
-    assert verdict is not None and verdict.reason == "dup_line_fraction"  # repeated listings look like spam
-    assert signals["repeated_content_removed_lines"] >= 3 and text != CODE_PAGE  # and lose repeated statements
+    heuristics = [step for step in pass_steps(FILTER, CurateConfig()) if step.stage == "heuristics"]
+    (general,) = run_steps([Document(CODE_PAGE, "en")], heuristics)
+    assert general.reason == "dup_line_fraction"  # repeated listings look like spam
+    assert general.signals["repeated_content_removed_lines"] >= 3 and general.text != CODE_PAGE  # and lose lines
     assert document_domain({"code": 0.9}, 0.5) == "code" and document_domain({"code": 0.2}, 0.5) is None
-    record = {"text": CODE_PAGE, "language": "en", "scores": {"code": 0.9}, "signals": {}}
-    kept = heuristics.apply(record)
-    assert kept.get("reason") is None and kept["text"] == CODE_PAGE  # listings intact: no line removed
-    assert kept["signals"]["repeated_content_removed_lines"] == 0 and kept["signals"]["gopher_dup_line_frac"] > 0.3
-
-
-def _documents(spark, texts: list[str]):
-    rows = [{f.name: None for f in EXTRACTED_SCHEMA.fields} | {"id": f"d{i}", "text": t, "source_file": "f",
-                                                                 "source_record": i, "signals": {}, "scores": {},
-                                                                 "language": "en"}
-            for i, t in enumerate(texts)]
-    return spark.createDataFrame(rows, EXTRACTED_SCHEMA).repartition(2)
+    (code,) = run_steps([Document(CODE_PAGE, "en", scores={"code": 0.9})], heuristics)
+    assert code.reason is None and code.text == CODE_PAGE  # listings intact: no line removed
+    assert code.signals["repeated_content_removed_lines"] == 0 and code.signals["gopher_dup_line_frac"] > 0.3
 
 
 @pytest.fixture(scope="module")
@@ -81,20 +72,17 @@ def tiny_model(tmp_path_factory):
     return model
 
 
-def test_a_model_trained_here_loads_in_the_stage_and_changes_what_is_kept(spark, tiny_model):
-    model = tiny_model
+def test_a_model_trained_here_loads_in_the_step_and_changes_what_is_kept(tiny_model):
     texts = _wiki() + _cc()
-    quality = QualityConfig(wikipedia_model=str(model))
-    config = dataclasses.replace(CurateConfig(), quality=quality)
-    scored = {r["id"]: r.asDict() for r in quality_stage(_documents(spark, texts), config).collect()}
-    assert all("wikipedia_fasttext" in r["scores"] and r["reason"] is None for r in scored.values())
-    strict = dataclasses.replace(config, quality=dataclasses.replace(quality, min_scores=("wikipedia_fasttext=0.5",)))
-    judged = {r["id"]: r.asDict() for r in quality_stage(_documents(spark, texts), strict).collect()}
-    kept = [i for i, r in judged.items() if r["reason"] is None]
+    quality = QualityConfig(wikipedia_model=str(tiny_model))
+    scored = run_steps([Document(t, "en", id=f"d{i}") for i, t in enumerate(texts)], [QualityScorer(quality)])
+    assert all("wikipedia_fasttext" in doc.scores and doc.reason is None for doc in scored)
+    strict = QualityScorer(dataclasses.replace(quality, min_scores=("wikipedia_fasttext=0.5",)))
+    judged = run_steps([Document(t, "en", id=f"d{i}") for i, t in enumerate(texts)], [strict])
+    kept = {doc.id for doc in judged if doc.reason is None}
     wiki = {f"d{i}" for i in range(len(_wiki()))}
-    assert len(set(kept) & wiki) >= 10 and len(set(kept) - wiki) <= 2  # mostly the Wikipedia leads stay
-    assert {r["reason"] for r in judged.values() if r["reason"]} == {"low_quality_score"}
-    assert all(r["stage"] == "quality" for r in judged.values() if r["reason"])
+    assert len(kept & wiki) >= 10 and len(kept - wiki) <= 2  # mostly the Wikipedia leads stay
+    assert {(doc.stage, doc.reason) for doc in judged if doc.reason} == {("quality", "low_quality_score")}
 
 
 def test_the_curate_job_loads_a_trained_model_and_filters_by_it(spark, tiny_model, tmp_path):

@@ -14,6 +14,7 @@ from test_gopher_repetition import sample_page_text
 
 from pipeline.filters.rejection import Rejection
 from pipeline.filters.repeated_line_content import LineCoverage, RepeatedLineContent, RepeatedLineContentConfig
+from pipeline.steps import Document
 
 ARTICLE = (FIXTURES / "repetition" / "treasure_coast_hurricane.txt").read_text(encoding="utf-8")
 # Written for this project: the Yangtze, one line per paragraph.
@@ -48,8 +49,18 @@ def log_lines(count: int, seed: int) -> list[str]:
             for i in range(count)]
 
 
+def rewritten(step: RepeatedLineContent, text: str, language: str) -> tuple[str, dict[str, float]]:
+    """The text the step leaves of ``text``, and its signals."""
+    return step.rewrite(Document(text, language))[:2]
+
+
+def judged(step: RepeatedLineContent, signals: dict[str, float]) -> Rejection | None:
+    """The step's verdict on a document with these signals."""
+    return step.verdict(Document("", signals=signals))
+
+
 def signals_of(lines: float, chars: float, total: int) -> dict[str, float]:
-    """The signals of ``apply`` for ``lines`` lines and ``chars`` characters removed from a text of ``total``."""
+    """The signals of ``rewrite`` for ``lines`` lines and ``chars`` characters removed from a text of ``total``."""
     return {"repeated_content_removed_lines": float(lines), "repeated_content_removed_chars": float(chars),
             "repeated_content_removed_fraction": chars / total if total else 0.0}
 
@@ -58,7 +69,7 @@ def test_log_lines_interleaved_in_an_article_are_removed():
     article = ARTICLE.split("\n")
     logs = log_lines(2 * len(article), seed=1)
     mixed = [line for i, paragraph in enumerate(article) for line in (logs[2 * i], paragraph, logs[2 * i + 1])]
-    text, signals = RepeatedLineContent().apply("\n".join(mixed), "en")
+    text, signals = rewritten(RepeatedLineContent(), "\n".join(mixed), "en")
     # Every article line kept, in order, byte for byte; of the log lines only the first of each of the four kinds
     # (logs[:4]: nothing of theirs occurred before but timestamps, addresses and kind 0's logger name); the others,
     # repeats of those, gone.
@@ -70,7 +81,7 @@ def test_log_lines_interleaved_in_an_article_are_removed():
 
 def test_a_wikipedia_article_loses_nothing():
     filter_ = RepeatedLineContent()
-    assert filter_.apply(ARTICLE, "en") == (ARTICLE, signals_of(0, 0, len(ARTICLE)))
+    assert rewritten(filter_, ARTICLE, "en") == (ARTICLE, signals_of(0, 0, len(ARTICLE)))
     # Its numbers recur ("125 mph (201 km / h)"), so some later lines are partly covered, none nearly all; the lead,
     # where they first occur and which repeats nothing within itself, not at all.
     coverages = [line.coverage for line in filter_.line_coverages(ARTICLE, "en")]
@@ -82,7 +93,7 @@ def test_real_wikipedia_articles_lose_almost_nothing():
     path = shared_data("quality_text", "wikitext2", "articles.jsonl")
     texts = [json.loads(line)["text_detok"] for line in path.read_text(encoding="utf-8").splitlines()]
     filter_ = RepeatedLineContent()
-    removed = [filter_.apply(text, "en")[1] for text in texts]
+    removed = [rewritten(filter_, text, "en")[1] for text in texts]
     lines = sum(text.count("\n") + 1 for text in texts)
     chars = sum(map(len, texts))
     # Measured: 23 of 5,230 lines (0.44%), 0.10% of the characters, in 10 articles: list items that share their
@@ -91,7 +102,7 @@ def test_real_wikipedia_articles_lose_almost_nothing():
     assert sum(s["repeated_content_removed_lines"] for s in removed) < 0.006 * lines
     assert sum(s["repeated_content_removed_chars"] for s in removed) < 0.002 * chars
     assert sum(s["repeated_content_removed_lines"] > 0 for s in removed) <= 12  # of 122 articles
-    assert not any(map(filter_.check, removed))
+    assert not any(judged(filter_, signals) for signals in removed)
 
 
 CONSOLE = "https://ci.example.net/job/orders-service/4711/console"
@@ -101,7 +112,7 @@ def test_console_page_keeps_only_its_header_the_first_line_of_each_kind_and_shor
     page = sample_page_text(CONSOLE)
     lines = page.split("\n")
     filter_ = RepeatedLineContent()
-    text, signals = filter_.apply(page, "en")
+    text, signals = rewritten(filter_, page, "en")
     kept = text.split("\n")
     # The header, then the first line of each of the eight long kinds (lines 2-4, 9-12 and the first traceback's
     # "File" line 42): all later ones repeat them but for their numbers, coverage 1.0.
@@ -113,7 +124,7 @@ def test_console_page_keeps_only_its_header_the_first_line_of_each_kind_and_shor
     assert {re.sub(r"\d+", "0", line.strip()) for line in kept[9:]} == {
         "Traceback (most recent call last):", 'File "/srv/app/worker.py", line 0, in run', "result = handler(payload)",
         "KeyError: 'user_0'"}
-    assert filter_.check(signals) == Rejection(
+    assert judged(filter_, signals) == Rejection(
         "mostly_repeated_content", f"102 lines, {signals['repeated_content_removed_fraction']:.0%} of the characters")
 
 
@@ -130,7 +141,7 @@ SPOX = ("https://www.spox.com/de/sport/olympia/2202/Artikel/zwei-corona-faelle-o
 def test_real_pages_lose_their_pasted_log_lines(url, article_lines):
     page = sample_page_text(url)
     filter_ = RepeatedLineContent()
-    text, signals = filter_.apply(page, "de")
+    text, signals = rewritten(filter_, page, "de")
     kinds: set[str] = set()  # the log lines seen, digits as "0": alike lines of the sample differ only in numbers
     for line, verdict in zip(page.split("\n"), filter_.line_coverages(page, "de"), strict=True):
         if not SAMPLE_LOG_LINE.match(line):
@@ -146,7 +157,7 @@ def test_real_pages_lose_their_pasted_log_lines(url, article_lines):
         kinds.add(kind)
     kept = text.split("\n")
     assert all(any(line.startswith(start) for line in kept) for start in article_lines)
-    assert filter_.check(signals) is None  # an article with log lines in it, not a log page
+    assert judged(filter_, signals) is None  # an article with log lines in it, not a log page
 
 
 def test_chinese_log_lines_are_words_not_one_token():
@@ -160,7 +171,7 @@ def test_chinese_log_lines_are_words_not_one_token():
     # Removed: the log lines after logs[0] and the repeats of the error message after its first.
     assert [c.removed for c in coverages] == [False, False, True, False, False, False, True, True, True, False, True]
     assert all(c.words >= 9 for c in coverages)  # each line is words, not one run of Han characters
-    text, signals = filter_.apply("\n".join(mixed), "zh")
+    text, signals = rewritten(filter_, "\n".join(mixed), "zh")
     assert text == "\n".join(CHINESE_ARTICLE[:1] + [logs[0]] + CHINESE_ARTICLE[1:2] + [repeated] + CHINESE_ARTICLE[2:])
     assert signals["repeated_content_removed_lines"] == 5
 
@@ -181,7 +192,7 @@ def test_coverage_definition():
         LineCoverage(9, 1.0, True),
         LineCoverage(6, 0.0, False),
     ]
-    assert RepeatedLineContent(RepeatedLineContentConfig(min_words=7)).apply(text, "en")[0] == (
+    assert rewritten(RepeatedLineContent(RepeatedLineContentConfig(min_words=7)), text, "en")[0] == (
         "Alpha beta gamma delta epsilon zeta\nalpha beta gamma delta epsilon eta\nport 8080 refused at 10:31 by host 7"
         "\n\nnothing here repeats at all, none")
     # min_coverage is a least value: 26/29 = 0.897 goes at 0.89 and at 26/29 itself, stays at 0.9.
@@ -205,7 +216,7 @@ def test_other_lines_are_untouched():
     line = "2024-05-17 08:43:32,243 WARN [pool-1-thread-31] o.a.h.c.HttpClient - Retrying http://10.0.57.{}:8080"
     text = (f"  Title with trailing space \r\n{line.format(1)}\r\n\tindented line\r\n{line.format(2)}\r\n"
             f"{line.format(3)}\n")
-    kept, signals = RepeatedLineContent().apply(text, "en")
+    kept, signals = rewritten(RepeatedLineContent(), text, "en")
     # The first log line stays with its "\r"; the two repeats of it go, the first with its "\r".
     assert kept == f"  Title with trailing space \r\n{line.format(1)}\r\n\tindented line\r\n"
     assert signals == signals_of(2, len(text) - len(kept), len(text))
@@ -215,9 +226,9 @@ def test_switches():
     lines = log_lines(8, seed=2)
     logs = "\n".join(lines)
     disabled = RepeatedLineContent(RepeatedLineContentConfig(enabled=False))
-    assert disabled.apply(logs, "en") == (logs, signals_of(0, 0, len(logs)))
-    assert RepeatedLineContent().apply(logs, "en")[0] == "\n".join(lines[:4])  # the first line of each kind
-    assert RepeatedLineContent().apply("", "en") == ("", signals_of(0, 0, 0))
+    assert rewritten(disabled, logs, "en") == (logs, signals_of(0, 0, len(logs)))
+    assert rewritten(RepeatedLineContent(), logs, "en")[0] == "\n".join(lines[:4])  # the first line of each kind
+    assert rewritten(RepeatedLineContent(), "", "en") == ("", signals_of(0, 0, 0))
     with pytest.raises(ValueError):
         RepeatedLineContentConfig(ngram_size=0)
 
@@ -226,23 +237,24 @@ def test_pages_of_mostly_repeated_content_are_dropped():
     filter_ = RepeatedLineContent()
     # A page of nothing but log lines: all but the first of each of the four kinds go, about 90% of the characters.
     logs = "\n".join(lines := log_lines(40, seed=3))
-    text, signals = filter_.apply(logs, "en")
+    text, signals = rewritten(filter_, logs, "en")
     assert text == "\n".join(lines[:4])
     fraction = (len(logs) - len(text)) / len(logs)
     assert fraction > 0.85
-    assert filter_.check(signals) == Rejection("mostly_repeated_content", f"36 lines, {fraction:.0%} of the characters")
+    assert judged(filter_, signals) == Rejection("mostly_repeated_content",
+                                                 f"36 lines, {fraction:.0%} of the characters")
     # One phrase on line after line: the first copy stays, the 19 others (51 characters and a line break each) go.
     phrase = "Best cheap flights to Paris, book now and save big!"
     page = "\n".join([phrase] * 20)
-    text, signals = filter_.apply(page, "en")
+    text, signals = rewritten(filter_, page, "en")
     assert (text, signals) == (phrase, signals_of(19, 19 * 52, 20 * 52 - 1))
-    assert filter_.check(signals) == Rejection("mostly_repeated_content", "19 lines, 95% of the characters")
+    assert judged(filter_, signals) == Rejection("mostly_repeated_content", "19 lines, 95% of the characters")
     # The sample's page of that phrase on one line: all copies but the first are repeats (coverage above 0.9), so
     # the line goes and only the title is left.
     page = sample_page_text("http://cheap-flights.example.com/paris/")
-    text, signals = filter_.apply(page, "en")
+    text, signals = rewritten(filter_, page, "en")
     assert text == "Cheap flights to Paris"
-    assert filter_.check(signals) == Rejection("mostly_repeated_content", "1 lines, 97% of the characters")
+    assert judged(filter_, signals) == Rejection("mostly_repeated_content", "1 lines, 97% of the characters")
 
 
 def test_articles_with_a_few_log_lines_are_kept():
@@ -250,17 +262,17 @@ def test_articles_with_a_few_log_lines_are_kept():
     article = ARTICLE.split("\n")
     logs = log_lines(8, seed=4)
     mixed = "\n".join(article[:4] + logs[:4] + article[4:8] + logs[4:] + article[8:])
-    text, signals = filter_.apply(mixed, "en")
+    text, signals = rewritten(filter_, mixed, "en")
     assert text == "\n".join(article[:4] + logs[:4] + article[4:])  # the second four, repeats, go
     assert signals["repeated_content_removed_lines"] == 4 and signals["repeated_content_removed_fraction"] < 0.05
-    assert filter_.check(signals) is None
+    assert judged(filter_, signals) is None
 
 
 def test_check_threshold_and_switch():
     signals = signals_of(3, 50, 100)  # exactly max_removed_fraction: kept, the limit is an upper bound
-    assert RepeatedLineContent().check(signals) is None
+    assert judged(RepeatedLineContent(), signals) is None
     signals = signals_of(3, 51, 100)
     rejection = Rejection("mostly_repeated_content", "3 lines, 51% of the characters")
-    assert RepeatedLineContent().check(signals) == rejection
-    assert RepeatedLineContent(RepeatedLineContentConfig(max_removed_fraction=0.6)).check(signals) is None
-    assert RepeatedLineContent(RepeatedLineContentConfig(enabled=False)).check(signals_of(36, 95, 100)) is None
+    assert judged(RepeatedLineContent(), signals) == rejection
+    assert judged(RepeatedLineContent(RepeatedLineContentConfig(max_removed_fraction=0.6)), signals) is None
+    assert judged(RepeatedLineContent(RepeatedLineContentConfig(enabled=False)), signals_of(36, 95, 100)) is None

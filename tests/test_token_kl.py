@@ -22,6 +22,7 @@ from pipeline.filters.token_kl import (
     outlier_threshold,
     token_bins,
 )
+from pipeline.text_tokens import words
 
 PARAGRAPHS = [json.loads(line)["text"] for line in (FIXTURES / "token_kl" / "wikipedia_paragraphs.jsonl").open()]
 
@@ -41,11 +42,13 @@ def test_kl_matches_the_definition_on_a_tiny_corpus():
     expected = 2 / 3 * math.log((2 / 3) / q0) + 1 / 3 * math.log((1 / 3) / q7)
     assert kl_divergence(document, corpus, 8.0, alpha) == pytest.approx(expected)
     assert math.isnan(kl_divergence(np.array([], dtype=np.int64), corpus, 8.0, alpha))
+    # the same from the document's distinct bins and their counts (what the job keeps of a document)
+    assert kl_divergence(np.array([0, 7]), corpus, 8.0, alpha, np.array([2, 1])) == pytest.approx(expected)
 
 
 def test_tokens_are_words_of_the_language_lower_cased():
-    assert (token_bins("The the THE", "en", 1024) == token_bins("the", "en", 1024)[0]).all()
-    chinese = token_bins("我们今天去北京大学参观图书馆", "zh", 1 << 18)
+    assert (token_bins(words("The the THE", "en"), 1024) == token_bins(["the"], 1024)[0]).all()
+    chinese = token_bins(words("我们今天去北京大学参观图书馆", "zh"), 1 << 18)
     assert 3 <= chinese.size < 14  # words, neither one token nor one per character
     assert bin_counts(np.array([1, 1, 3]), 4).tolist() == [0, 2, 0, 1]
 

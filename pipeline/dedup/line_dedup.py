@@ -23,6 +23,9 @@ from dataclasses import dataclass
 
 import xxhash
 
+from pipeline.filters.rejection import Rejection
+from pipeline.steps import Document, Step, TextStep
+
 
 @dataclass(frozen=True)
 class LineDedupConfig:
@@ -71,10 +74,14 @@ def bucket_count(documents: int, bucket_size: int) -> int:
     return max(1, -(-documents // max(bucket_size, 1)))
 
 
-def remove_lines(text: str, removed_hashes: set[int]) -> tuple[str, int]:
-    """``text`` without the lines whose hash is in ``removed_hashes``; returns (new text, lines removed)."""
+def remove_lines(text: str, removed_hashes: set[int], hashes: list[int | None] | None = None) -> tuple[str, int]:
+    """``text`` without the lines whose hash is in ``removed_hashes``; returns (new text, lines removed).
+    ``hashes``: ``document_line_hashes(text)`` when the caller has them."""
     kept, removed = [], 0
-    for line, h in zip(text.split("\n"), document_line_hashes(text), strict=True):
+    lines = text.split("\n")
+    if hashes is None or len(hashes) != len(lines):
+        hashes = document_line_hashes(text)
+    for line, h in zip(lines, hashes, strict=True):
         if h is not None and h in removed_hashes:
             removed += 1
         else:
@@ -97,3 +104,41 @@ def dedup_lines(documents: Iterable[tuple[str, str]], config: LineDedupConfig = 
                     and counts[(bucket, h)] > config.max_documents_per_line}
         result[doc_id] = remove_lines(text, frequent)[0]
     return result
+
+
+class LineHashes(Step):
+    """Stage ``line_dedup``, extraction pass: the hash of every line (the artifact ``line_hashes``, None for lines
+    empty once normalised), which the dedup phase counts per bucket."""
+
+    stage = "line_dedup"
+
+    def __init__(self, config: LineDedupConfig = LineDedupConfig()):
+        self.config = config
+
+    def signals(self, doc: Document) -> dict[str, float]:
+        doc.artifacts["line_hashes"] = document_line_hashes(doc.text)
+        return {}
+
+
+class LineRemoval(TextStep):
+    """Stage ``line_dedup``, filter pass: removes the lines the dedup phase counted in more than
+    ``max_documents_per_line`` documents of the document's bucket (``decision["removed_lines"]``); signal
+    ``line_dedup_removed_lines``. A document left shorter than ``min_chars_after`` is rejected."""
+
+    stage = "line_dedup"
+    trimmed_signal = "line_dedup_removed_bytes"
+
+    def __init__(self, config: LineDedupConfig = LineDedupConfig()):
+        self.config = config
+
+    def rewrite(self, doc: Document) -> tuple[str, dict[str, float]]:
+        removed_hashes = set(doc.decision.get("removed_lines") or ())
+        text, removed = (remove_lines(doc.text, removed_hashes, doc.artifacts.get("line_hashes"))
+                         if removed_hashes else (doc.text, 0))
+        return text, {"line_dedup_removed_lines": float(removed)}
+
+    def verdict(self, doc: Document) -> Rejection | None:
+        if len(doc.text.strip()) < max(self.config.min_chars_after, 1):
+            reason = "empty_after_line_dedup" if not doc.text.strip() else "too_short_after_line_dedup"
+            return Rejection(reason, f"{int(doc.signals['line_dedup_removed_lines'])} lines removed")
+        return None

@@ -36,6 +36,8 @@ import numpy as np
 import xxhash
 from datasketch.lsh import _optimal_param
 
+from pipeline.steps import DecisionVerdict, Document, Step
+
 
 @dataclass(frozen=True)
 class MinHashConfig:
@@ -332,3 +334,37 @@ def _fmix64(h):
     h = h ^ (h >> np.uint64(33))
     h = h * np.uint64(0xC4CEB9FE1A85EC53)
     return h ^ (h >> np.uint64(33))
+
+
+# --- the extraction pass's part of the minhash_dedup stage
+
+@functools.lru_cache(maxsize=2)
+def _hasher(num_perm: int, seed: int) -> MinHasher:
+    """One hasher per worker and configuration (its permutations are drawn once)."""
+    return MinHasher(num_perm, seed)
+
+
+class MinHashSignatures(Step):
+    """Stage ``minhash_dedup``, extraction pass: each document's signature as the artifact ``minhash`` (None for a
+    text without words: all such texts share every band, so they never cluster), computed vectorised over the
+    batch; the global phase groups band keys and verifies candidates."""
+
+    stage = "minhash_dedup"
+
+    def __init__(self, config: MinHashConfig = MinHashConfig()):
+        self.config = config
+
+    def signals_batch(self, docs: Sequence[Document]) -> list[dict[str, float]]:
+        signatures = _hasher(self.config.num_perm, self.config.seed).signatures([doc.text for doc in docs],
+                                                                                  self.config.ngram)
+        has_words = (signatures != _EMPTY).any(axis=1)
+        for doc, signature, usable in zip(docs, signatures.astype(np.int64).tolist(), has_words, strict=True):
+            doc.artifacts["minhash"] = signature if usable else None
+        return [{} for _ in docs]
+
+
+class NearDuplicate(DecisionVerdict):
+    """Stage ``minhash_dedup``, filter pass: drops a document the global phase verified as a near duplicate of a
+    kept one (``minhash_duplicate``, detail: the kept id)."""
+
+    stage = "minhash_dedup"

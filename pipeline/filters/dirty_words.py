@@ -33,6 +33,7 @@ from pathlib import Path
 import regex
 
 from pipeline.filters.rejection import Rejection
+from pipeline.steps import Document, Step
 from pipeline.text_tokens import UNKNOWN, dominant_script, is_unspaced, words
 from pipeline.textfiles import read_list
 
@@ -107,33 +108,36 @@ def _join(tokens: list[str]) -> str:
     return key
 
 
-class DirtyWords:
-    """Counts list words per document; ``filter`` rejects ``dirty_words`` when both thresholds are passed. Holds
-    only its config, so it pickles to Spark workers, which load the lists themselves on first use."""
+class DirtyWords(Step):
+    """Counts list words per document (stage ``heuristics``): signals ``dirty_word_count`` (list words found),
+    ``dirty_word_distinct`` (different ones) and ``dirty_word_rate`` (per word of the text); the verdict rejects
+    ``dirty_words`` when all three thresholds are passed. Holds only its config, so it pickles to Spark workers,
+    which load the lists themselves on first use."""
+
+    stage = "heuristics"
 
     def __init__(self, config: DirtyWordsConfig = DirtyWordsConfig()):
         self.config = config
 
-    def judge(self, text: str, language: str | None,
-              tokens: list[str] | None = None) -> tuple[dict[str, float], Rejection | None]:
-        """Signals ``dirty_word_count`` (list words found) and ``dirty_word_rate`` (per word of the text), and
-        Rejection("dirty_words", "<count>/<words>: <most frequent words found>") when both thresholds are passed.
-        ``tokens``: the words of ``text`` when the caller already has them."""
-        tokens = [token.lower() for token in (words(text, language) if tokens is None else tokens)]
-        found = _lexicon(self.config.lists_dir, _list_name(language, text)).matches(tokens)
-        count, total = len(found), len(tokens)
-        signals = {"dirty_word_count": float(count), "dirty_word_rate": count / total if total else 0.0}
-        if (self.config.enabled and count >= max(self.config.min_count, 1) and count > self.config.max_rate * total
-                and len(set(found)) >= self.config.min_distinct):
-            common = ", ".join(word for word, _ in Counter(found).most_common(5))
-            return signals, Rejection("dirty_words", f"{count}/{total}: {common}")
-        return signals, None
+    def found(self, doc: Document) -> list[str]:
+        """The list entries found in the document, left to right."""
+        tokens = [token.lower() for token in doc.words]
+        return _lexicon(self.config.lists_dir, _list_name(doc.language, doc.text)).matches(tokens)
 
-    def signals(self, text: str, language: str | None) -> dict[str, float]:
-        return self.judge(text, language)[0]
+    def signals(self, doc: Document) -> dict[str, float]:
+        found, total = self.found(doc), len(doc.words)
+        return {"dirty_word_count": float(len(found)), "dirty_word_distinct": float(len(set(found))),
+                "dirty_word_rate": len(found) / total if total else 0.0}
 
-    def filter(self, text: str, language: str | None) -> Rejection | None:
-        return self.judge(text, language)[1]
+    def verdict(self, doc: Document) -> Rejection | None:
+        """Rejection("dirty_words", "<count>/<words>: <most frequent words found>") past all thresholds."""
+        config, signals = self.config, doc.signals
+        count = signals["dirty_word_count"]
+        if (config.enabled and count >= max(config.min_count, 1) and signals["dirty_word_rate"] > config.max_rate
+                and signals["dirty_word_distinct"] >= config.min_distinct):
+            common = ", ".join(word for word, _ in Counter(self.found(doc)).most_common(5))
+            return Rejection("dirty_words", f"{int(count)}/{len(doc.words)}: {common}")
+        return None
 
 
 def _list_name(language: str | None, text: str) -> str:

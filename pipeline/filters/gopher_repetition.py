@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.filters.rejection import Rejection
-from pipeline.text_tokens import words
+from pipeline.steps import Document, Step
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
@@ -143,23 +143,24 @@ def _repeat_chars(positions: np.ndarray, ids: np.ndarray, n: int, lengths: np.nd
     return int(lengths[covered_words(later_occurrences(positions, ids), n, len(lengths))].sum())
 
 
-class GopherRepetition:
-    """Gopher's repetition signals per document; ``check`` applies the thresholds to signals computed once.
-    Holds only its config, so it pickles to Spark workers."""
+class GopherRepetition(Step):
+    """Gopher's repetition signals per document and their thresholds (stage ``heuristics``). Holds only its config,
+    so it pickles to Spark workers."""
+
+    stage = "heuristics"
 
     def __init__(self, config: GopherRepetitionConfig = GopherRepetitionConfig()):
         self.config = config
 
-    def signals(self, text: str, language: str | None, tokens: Sequence[str] | None = None) -> dict[str, float]:
-        """The signals named in the module docstring; ``tokens`` (``words(text, language)``) when the caller has
-        them already, so the text is not tokenised twice."""
-        config = self.config
+    def signals(self, doc: Document) -> dict[str, float]:
+        """The signals named in the module docstring."""
+        config, text = self.config, doc.text
         lines = [line for line in (line.strip() for line in text.split("\n")) if line]
         paragraphs = [part for part in (part.strip() for part in _PARAGRAPH_BREAK.split(text)) if part]
         signals = _duplicates(lines, "line") | _duplicates(paragraphs, "para")
         signals.update({f"gopher_top_{n}gram_char_frac": 0.0 for n in config.top_ngram_sizes})
         signals.update({f"gopher_dup_{n}gram_char_frac": 0.0 for n in config.dup_ngram_sizes})
-        tokens = [token.lower() for token in (words(text, language) if tokens is None else tokens)]
+        tokens = [token.lower() for token in doc.words]
         lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
         offsets = np.concatenate([[0], np.cumsum(lengths)])  # characters before each word
         total = int(offsets[-1])
@@ -175,11 +176,11 @@ class GopherRepetition:
                 signals[f"gopher_dup_{n}gram_char_frac"] = _repeat_chars(positions, ids, n, lengths) / total
         return signals
 
-    def check(self, signals: dict[str, float]) -> Rejection | None:
-        """The first threshold the precomputed ``signals`` exceed, as Rejection(reason, "<signal>=<value> > <limit>")
+    def verdict(self, doc: Document) -> Rejection | None:
+        """The first threshold the document's signals exceed, as Rejection(reason, "<signal>=<value> > <limit>")
         with reason ``dup_line_fraction``, ``dup_paragraph_fraction``, ``top_ngram_fraction`` or
         ``dup_ngram_fraction``; None when none is exceeded."""
-        config = self.config
+        config, signals = self.config, doc.signals
         if not config.enabled:
             return None
         limits = [
@@ -196,9 +197,3 @@ class GopherRepetition:
             if signals[name] > limit:
                 return Rejection(reason, f"{name}={signals[name]:.3f} > {limit}")
         return None
-
-    def filter(self, text: str, language: str | None) -> Rejection | None:
-        """``check(signals(text, language))``."""
-        if not self.config.enabled:
-            return None
-        return self.check(self.signals(text, language))

@@ -54,7 +54,7 @@ from typing import NamedTuple
 
 import phonenumbers
 
-from pipeline.text_tokens import words
+from pipeline.steps import DecisionVerdict, Document, TextStep
 
 # Most specific first: where two kinds match the same span, the one listed first is kept.
 KINDS = ("email", "credit_card", "iban", "us_ssn", "ip_address", "phone")
@@ -371,21 +371,27 @@ def is_pii_heavy_domain(documents: int, pii_dense_documents: int, config: PiiCon
             and pii_dense_documents >= config.domain_min_dense_share * documents)
 
 
-class PiiDetector:
-    """Finds (and optionally redacts) PII per document. Holds only its config, so it pickles to Spark workers."""
+class PiiDetector(TextStep):
+    """Finds (and optionally redacts) PII per document (stage ``pii``): signals ``pii_count``, ``pii_<kind>``,
+    ``pii_per_1k_words`` and ``pii_dense``, the text redacted when ``config.redact``. The verdict is per site, not
+    per document: the job counts PII-dense documents per host and removes PII-heavy ones
+    (:func:`is_pii_heavy_domain`). Holds only its config, so it pickles to Spark workers."""
+
+    stage = "pii"
+    trimmed_signal = "pii_redacted_bytes"
 
     def __init__(self, config: PiiConfig = PiiConfig()):
         self.config = config
 
-    def signals(self, text: str, language: str | None) -> dict[str, float]:
-        """The ``pii_signals`` of ``text`` (words counted per ``language``, as the other heuristic signals)."""
-        return pii_signals(find_pii(text, self.config), len(words(text, language)))
+    def rewrite(self, doc: Document) -> tuple[str, dict[str, float]]:
+        matches = find_pii(doc.text, self.config)
+        signals = pii_signals(matches, len(doc.words))
+        signals["pii_dense"] = float(is_pii_dense_document(signals, self.config))
+        return (redact(doc.text, matches, self.config) if self.config.redact and matches else doc.text), signals
 
-    def apply(self, text: str, language: str | None,
-              n_words: int | None = None) -> tuple[str, dict[str, float]]:
-        """``text`` (redacted when ``config.redact``) and its signals, from one detection pass; ``n_words``: the
-        number of words of ``text`` when the caller knows it (the language stage counts them), saving a
-        tokenisation."""
-        matches = find_pii(text, self.config)
-        signals = pii_signals(matches, len(words(text, language)) if n_words is None else n_words)
-        return (redact(text, matches, self.config) if self.config.redact else text), signals
+
+class PiiHeavySite(DecisionVerdict):
+    """Stage ``pii``, filter pass: drops every document of a site the job found PII-heavy (``pii_heavy_domain``,
+    detail: the site and its PII-dense share), from the per-site counts of ``pii_dense`` documents."""
+
+    stage = "pii"

@@ -40,6 +40,7 @@ import numpy as np
 
 from pipeline.filters.gopher_repetition import covered_words, later_occurrences, repeated_ngrams
 from pipeline.filters.rejection import Rejection
+from pipeline.steps import Document, TextStep
 from pipeline.text_tokens import words
 
 _DIGITS = re.compile(r"\d+")
@@ -80,15 +81,21 @@ class LineCoverage(NamedTuple):
     removed: bool
 
 
-class RepeatedLineContent:
-    """Removes the lines of a document that consist of repeated content. Holds only its config, so it pickles to
+class RepeatedLineContent(TextStep):
+    """Removes the lines of a document that consist of repeated content (stage ``heuristics``); signals
+    ``repeated_content_removed_lines``, ``repeated_content_removed_chars`` (characters removed, their line breaks
+    included) and ``repeated_content_removed_fraction`` (of the characters of the text); the verdict drops a
+    document that was mostly such lines (``mostly_repeated_content``). Holds only its config, so it pickles to
     Spark workers."""
+
+    stage = "heuristics"
+    trimmed_signal = "repeated_content_removed_bytes"
 
     def __init__(self, config: RepeatedLineContentConfig = RepeatedLineContentConfig()):
         self.config = config
 
     def line_coverages(self, text: str, language: str | None) -> list[LineCoverage]:
-        """One LineCoverage per line of ``text.split("\\n")``, for inspection and for ``apply``."""
+        """One LineCoverage per line of ``text.split("\\n")``, for inspection."""
         return self._coverages(self._line_words(text, language))
 
     @staticmethod
@@ -119,17 +126,11 @@ class RepeatedLineContent:
             result.append(LineCoverage(count, coverage, count >= config.min_words and coverage >= config.min_coverage))
         return result
 
-    def apply(self, text: str, language: str | None) -> tuple[str, dict[str, float]]:
-        """``text`` without its removed lines, and ``repeated_content_removed_lines``,
-        ``repeated_content_removed_chars`` (characters removed, their line breaks included) and
-        ``repeated_content_removed_fraction`` (of the characters of ``text``)."""
-        kept_text, signals, _ = self.apply_with_words(text, language)
-        return kept_text, signals
-
-    def apply_with_words(self, text: str, language: str | None) -> tuple[str, dict[str, float], list[str]]:
-        """``apply``, and the words of the kept text (``words(kept_text, language)``: words never span lines), so
-        the filters that follow need not tokenise it again."""
-        line_words = self._line_words(text, language)
+    def rewrite(self, doc: Document) -> tuple[str, dict[str, float], list[str]]:
+        """The text without its removed lines, the signals, and the words of the kept text (words never span
+        lines), so the filters that follow need not tokenise it again."""
+        text = doc.text
+        line_words = self._line_words(text, doc.language)
         lines = text.split("\n")
         kept_lines, kept_words = lines, line_words
         if self.config.enabled:
@@ -144,9 +145,10 @@ class RepeatedLineContent:
                    "repeated_content_removed_fraction": removed_chars / len(text) if text else 0.0}
         return kept_text, signals, [word for found in kept_words for word in found]
 
-    def check(self, signals: dict[str, float]) -> Rejection | None:
-        """Rejection("mostly_repeated_content") when the removed lines were most of the document (see
-        ``max_removed_fraction``), from the signals of ``apply``."""
+    def verdict(self, doc: Document) -> Rejection | None:
+        """``mostly_repeated_content`` when the removed lines were most of the document (see
+        ``max_removed_fraction``)."""
+        signals = doc.signals
         fraction = signals["repeated_content_removed_fraction"]
         if self.config.enabled and fraction > self.config.max_removed_fraction:
             lines = int(signals["repeated_content_removed_lines"])

@@ -35,12 +35,14 @@ whole-garbage documents stand out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import xxhash
 
 from pipeline.filters.rejection import Rejection
+from pipeline.steps import Document, Step
 from pipeline.text_tokens import words
 
 
@@ -66,9 +68,8 @@ class TokenKlConfig:
     group_by: str = "language"
 
 
-def token_bins(text: str, language: str | None, buckets: int) -> np.ndarray:
-    """The hashed bins of the lower-cased words of ``text``, in order (int64)."""
-    tokens = words(text, language)
+def token_bins(tokens: Sequence[str], buckets: int) -> np.ndarray:
+    """The hashed bins of the lower-cased ``tokens`` (a text's ``words``), in order (int64)."""
     return np.fromiter((xxhash.xxh64_intdigest(t.lower().encode()) % buckets for t in tokens), dtype=np.int64,
                        count=len(tokens))
 
@@ -78,13 +79,15 @@ def bin_counts(bins: np.ndarray, buckets: int) -> np.ndarray:
     return np.bincount(bins, minlength=buckets).astype(np.float64)
 
 
-def kl_divergence(bins: np.ndarray, corpus_counts: np.ndarray, corpus_total: float, alpha: float) -> float:
+def kl_divergence(bins: np.ndarray, corpus_counts: np.ndarray, corpus_total: float, alpha: float,
+                  counts: np.ndarray | None = None) -> float:
     """KL(P_d || Q_g) in nats, as defined in the module docstring; ``corpus_counts`` (summing to ``corpus_total``)
-    include the document, which is left out here. NaN for a document without tokens."""
-    if bins.size == 0:
+    include the document, which is left out here. ``bins``: the document's bins in order, or its distinct bins when
+    their ``counts`` are given. NaN for a document without tokens."""
+    ids, counts = np.unique(bins, return_counts=True) if counts is None else (bins, np.asarray(counts))
+    if ids.size == 0:
         return float("nan")
-    ids, counts = np.unique(bins, return_counts=True)
-    n = float(bins.size)
+    n = float(counts.sum())
     p = counts / n
     others = np.maximum(corpus_counts[ids] - counts, 0.0)
     denominator = max(corpus_total - n, 0.0) + alpha * corpus_counts.size
@@ -108,6 +111,11 @@ def excess_divergence(divergence: float, tokens: int, fit: tuple[float, float]) 
     return float(divergence - (intercept + slope * np.log(tokens))) if tokens > 0 else float("nan")
 
 
+def is_outlier(excess: float, tokens: int, threshold: float, config: TokenKlConfig) -> bool:
+    """The filter's rule: a document long enough to judge whose excess divergence is above its group's threshold."""
+    return tokens >= config.min_tokens and bool(np.isfinite(excess)) and excess > threshold
+
+
 def outlier_threshold(q1: float, q3: float, config: TokenKlConfig) -> float:
     """The excess divergence above which a document of a group is an outlier: the fixed ``max_excess`` when set,
     else Tukey's fence Q3 + fence x (Q3 - Q1)."""
@@ -127,7 +135,7 @@ class TokenKl:
         """Per text: its signals (``tokens``, ``token_kl``, ``token_kl_excess``) and a ``token_kl_outlier``
         Rejection or None."""
         cfg = self.config
-        bins = [token_bins(text, language, cfg.buckets) for text in texts]
+        bins = [token_bins(words(text, language), cfg.buckets) for text in texts]
         corpus = np.zeros(cfg.buckets)
         for document in bins:
             corpus += bin_counts(document, cfg.buckets)
@@ -146,7 +154,79 @@ class TokenKl:
             verdict = None
             if np.isfinite(threshold) and document.size:
                 signals["token_kl_excess"] = excess = excess_divergence(kl, document.size, fit)
-                if document.size >= cfg.min_tokens and excess > threshold:
-                    verdict = Rejection("token_kl_outlier", f"excess {excess:.2f} > {threshold:.2f} nats")
+                if is_outlier(excess, document.size, threshold, cfg):
+                    verdict = _rejection(excess, threshold)
             results.append((signals, verdict))
         return results
+
+
+def _rejection(excess: float, threshold: float) -> Rejection:
+    return Rejection("token_kl_outlier", f"excess {excess:.2f} > {threshold:.2f} nats")
+
+
+class TokenBins(Step):
+    """Stage ``token_kl``, filter pass (after the text is final): the document's distinct hashed bins and their
+    counts (artifacts ``token_bins``, ``token_counts``), from which the job sums each group's corpus distribution,
+    and the ``tokens`` signal (words of the final text)."""
+
+    stage = "token_kl"
+
+    def __init__(self, config: TokenKlConfig = TokenKlConfig()):
+        self.config = config
+
+    def signals(self, doc: Document) -> dict[str, float]:
+        bins = token_bins(doc.words, self.config.buckets)
+        distinct, counts = np.unique(bins, return_counts=True)
+        doc.artifacts["token_bins"], doc.artifacts["token_counts"] = distinct.tolist(), counts.tolist()
+        return {"tokens": float(bins.size)}
+
+
+@dataclass(frozen=True)
+class GroupJudgement:
+    """What the job decided for one group: its corpus counts (``buckets`` floats) and their total, its length fit,
+    its outlier threshold, and the group's settings."""
+
+    counts: np.ndarray
+    total: float
+    fit: tuple[float, float]
+    threshold: float
+    config: TokenKlConfig
+
+
+def group_of(doc: Document, group_by: str) -> str:
+    """The group a document's distribution is compared with: its language (``group_by = "language"``), or one
+    group for all (``""``)."""
+    if group_by not in ("language", ""):
+        raise ValueError(f"token_kl.group_by must be 'language' or '', not {group_by!r}")
+    return (doc.language or "") if group_by else ""
+
+
+class TokenKlJudge(Step):
+    """Stage ``token_kl``, last pass: signals ``token_kl`` and ``token_kl_excess`` of every document of a judged
+    group (from its ``token_bins``/``token_counts`` artifacts and the group's corpus), and the verdict
+    ``token_kl_outlier`` above the group's threshold. ``judgements(group)`` gives a group's
+    :class:`GroupJudgement`, or None for a group too small to judge (its documents get no KL signal)."""
+
+    stage = "token_kl"
+
+    def __init__(self, judgements, group_by: str = "language"):
+        self.judgements, self.group_by = judgements, group_by
+
+    def signals(self, doc: Document) -> dict[str, float]:
+        judgement = self.judgements(group_of(doc, self.group_by))
+        bins = doc.artifacts.get("token_bins")
+        if judgement is None or not bins:
+            return {}
+        counts = np.asarray(doc.artifacts["token_counts"], dtype=np.float64)
+        kl = kl_divergence(np.asarray(bins, dtype=np.int64), judgement.counts, judgement.total,
+                           judgement.config.alpha, counts)
+        return {"token_kl": kl, "token_kl_excess": excess_divergence(kl, int(counts.sum()), judgement.fit)}
+
+    def verdict(self, doc: Document) -> Rejection | None:
+        judgement = self.judgements(group_of(doc, self.group_by))
+        excess = doc.signals.get("token_kl_excess")
+        if judgement is None or excess is None:
+            return None
+        if is_outlier(excess, int(doc.signals.get("tokens", 0)), judgement.threshold, judgement.config):
+            return _rejection(excess, judgement.threshold)
+        return None

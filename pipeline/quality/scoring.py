@@ -32,6 +32,7 @@ from pathlib import Path
 from pipeline.filters.rejection import Rejection
 from pipeline.quality.fasttext_classifier import SHIPPED_MODEL, FastTextClassifier, FastTextClassifierConfig
 from pipeline.quality.transformer_classifier import TransformerClassifier, TransformerClassifierConfig
+from pipeline.steps import Document, Step
 
 WIKIPEDIA = "wikipedia_fasttext"
 DOMAINS = ("code", "reasoning")
@@ -76,12 +77,16 @@ def _model_languages(model_path: str) -> tuple[str, ...]:
     return (language,) if language else ()
 
 
-class QualityScorer:
-    """Scores records with every configured classifier; holds only its config (pickles to Spark workers, which
-    load each model once)."""
+class QualityScorer(Step):
+    """Scores documents with every configured classifier (stage ``quality``): each score goes into
+    ``doc.scores``; the verdict rejects ``low_quality_score`` below a configured minimum. Holds only its config
+    (pickles to Spark workers, which load each model once)."""
+
+    stage = "quality"
 
     def __init__(self, config: QualityConfig = QualityConfig()):
         self.config = config
+        self.min_scores = named_values(config.min_scores, float)
         self.transformers = {name: TransformerClassifier(TransformerClassifierConfig(model_path=str(path)))
                              for name, path in named_values(config.transformer_models).items()}
         self.wikipedia = None
@@ -89,33 +94,36 @@ class QualityScorer:
             self.wikipedia = FastTextClassifier(FastTextClassifierConfig(model_path=config.wikipedia_model))
             self.wikipedia_languages = set(config.wikipedia_languages or _model_languages(config.wikipedia_model))
 
-    def score(self, records: Sequence[dict]) -> list[dict[str, float]]:
-        """Per record (with ``text`` and ``language``), the scores of the classifiers that apply to it."""
-        scores: list[dict[str, float]] = [{} for _ in records]
+    def score(self, docs: Sequence[Document]) -> list[dict[str, float]]:
+        """Per document, the scores of the classifiers that apply to it (by its language)."""
+        scores: list[dict[str, float]] = [{} for _ in docs]
         if self.wikipedia is not None:
-            chosen = [i for i, r in enumerate(records)
+            chosen = [i for i, doc in enumerate(docs)
                       if "*" in self.wikipedia_languages or not self.wikipedia_languages
-                      or r.get("language") in self.wikipedia_languages]
-            for i, value in zip(chosen, self.wikipedia.score([records[i]["text"] or "" for i in chosen]),
-                                strict=True):
+                      or doc.language in self.wikipedia_languages]
+            for i, value in zip(chosen, self.wikipedia.score([docs[i].text for i in chosen]), strict=True):
                 scores[i][WIKIPEDIA] = value
-        texts = [r["text"] or "" for r in records]
+        texts = [doc.text for doc in docs]
         for name, classifier in self.transformers.items():
             for i, value in enumerate(classifier.score(texts)):
                 scores[i][name] = value
         return scores
 
+    def signals_batch(self, docs: Sequence[Document]) -> list[dict[str, float]]:
+        for doc, scores in zip(docs, self.score(docs), strict=True):
+            doc.scores.update(scores)
+        return [{} for _ in docs]
+
+    def verdict(self, doc: Document) -> Rejection | None:
+        """Rejection("low_quality_score", "<name> <score> < <minimum>") for the first classifier below its
+        minimum."""
+        for name, minimum in self.min_scores.items():
+            if name in doc.scores and doc.scores[name] < minimum:
+                return Rejection("low_quality_score", f"{name} {doc.scores[name]:.3f} < {minimum:g}")
+        return None
 
 
 def document_domain(scores: dict[str, float] | None, threshold: float) -> str | None:
     """"code" or "reasoning" when the classifier of that name scored the document at least ``threshold`` (code
     first), else None."""
     return next((d for d in DOMAINS if (scores or {}).get(d, -1.0) >= threshold), None)
-
-
-def check_scores(scores: dict[str, float], config: QualityConfig) -> Rejection | None:
-    """Rejection("low_quality_score", "<name> <score> < <minimum>") for the first classifier below its minimum."""
-    for name, minimum in named_values(config.min_scores, float).items():
-        if name in scores and scores[name] < minimum:
-            return Rejection("low_quality_score", f"{name} {scores[name]:.3f} < {minimum:g}")
-    return None
