@@ -23,7 +23,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="WARC files: comma-separated globs, directories or list files such as warc.paths.gz "
                              "(local, hdfs://, s3a://, ...); same as --io.input (default: sample_data/shards)")
     parser.add_argument("--output", dest="cfg::io::output", metavar="DIR",
-                        help="output directory; same as --io.output (default: out)")
+                        help="output directory; same as --io.output (default: out). Running the same command "
+                             "again after a crash resumes the run there")
+    parser.add_argument("--overwrite", dest="cfg::io::overwrite", action="store_const", const="true",
+                        help="start over in an output directory that already holds a (finished or unfinished) run; "
+                             "same as --io.overwrite true")
     add_job_arguments(parser)
     return parser.parse_args(argv)
 
@@ -32,13 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     config = load_job_config(args, "curate")
 
-    from pipeline.spark.curate import run_curation
+    from pipeline.spark.curate import RunConflict, run_curation
     from pipeline.spark.session import build_spark
 
     spark = build_spark(master=args.master, log_level=args.log_level)
     try:
         stats = run_curation(spark, config)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, RunConflict) as exc:
         print(f"curate: {exc}", file=sys.stderr)
         return 2
     finally:

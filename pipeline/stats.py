@@ -19,7 +19,6 @@ class StageStats:
     docs_out: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
-    seconds: float | None = None
     rejected: dict[str, int] = field(default_factory=dict)
 
 
@@ -33,6 +32,8 @@ class RunStats:
     input_problems: list[dict] = field(default_factory=list)
     # per language: documents labelled, rejected per later stage, kept, and tokens kept
     languages: dict[str, dict] = field(default_factory=dict)
+    # wall seconds of each phase of the job (of the attempt that finished it, when the run was resumed)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -41,13 +42,18 @@ class RunStats:
     def to_dict(self) -> dict:
         return {**asdict(self), "balanced": self.balanced}
 
+    @classmethod
+    def from_dict(cls, values: dict) -> RunStats:
+        """The statistics as ``to_dict`` wrote them (stats.json)."""
+        fields = {k: v for k, v in values.items() if k != "balanced"}
+        return cls(**{**fields, "stages": [StageStats(**stage) for stage in fields["stages"]]})
+
 
 def build_stats(
     rows: Iterable[tuple],
     stage_order: Sequence[str],
     text_stages: Sequence[str] = ("extract",),
     trim_stages: Sequence[str] = ("line_dedup",),
-    seconds: dict[str, float] | None = None,
     input_files: int = 0,
     input_problems: list[dict] | None = None,
 ) -> RunStats:
@@ -77,8 +83,7 @@ def build_stats(
     size = kept_payload + sum(rejected_payload.values())
     stages, text_mode = [], False
     for i, name in enumerate(stage_order):
-        entry = StageStats(name, docs_in=docs, bytes_in=size, seconds=(seconds or {}).get(name),
-                           rejected=dict(rejected[name].most_common()))
+        entry = StageStats(name, docs_in=docs, bytes_in=size, rejected=dict(rejected[name].most_common()))
         docs -= sum(rejected[name].values())
         if name in text_stages:  # bytes are counted as extracted text from here on
             size = kept_text + sum(rejected_text[later] for later in stage_order[i + 1:])
@@ -109,27 +114,19 @@ def language_table(rows: Iterable[tuple[str | None, str | None, int, float]]) ->
     return dict(sorted(table.items(), key=lambda item: -item[1]["kept"]))
 
 
-def format_stage_line(index: int, count: int, entry: StageStats) -> str:
-    top = ", ".join(f"{reason} {n:,}" for reason, n in list(entry.rejected.items())[:3])
-    secs = f"{entry.seconds:7.1f}s" if entry.seconds is not None else "        "
-    return (f"[{index}/{count}] {entry.stage:<13} {entry.docs_in:>10,} in -> {entry.docs_out:>10,} out {secs}"
-            + (f"   dropped: {top}" if top else ""))
-
-
 def format_summary(stats: RunStats, top_reasons: int = 8, top_languages: int = 25) -> str:
     """The table printed at the end of a run."""
-    lines = [
-        f"{'stage':<13} {'docs in':>11} {'docs out':>11} {'MB in':>9} {'MB out':>9} {'seconds':>8}",
-        "-" * 65,
-    ]
+    lines = [f"{'stage':<13} {'docs in':>11} {'docs out':>11} {'MB in':>9} {'MB out':>9}", "-" * 56]
     for s in stats.stages:
-        secs = f"{s.seconds:8.1f}" if s.seconds is not None else f"{'':>8}"
         lines.append(f"{s.stage:<13} {s.docs_in:>11,} {s.docs_out:>11,} {s.bytes_in / 1e6:>9.2f} "
-                     f"{s.bytes_out / 1e6:>9.2f} {secs}")
-    lines.append("-" * 65)
+                     f"{s.bytes_out / 1e6:>9.2f}")
+    lines.append("-" * 56)
     status = "balanced" if stats.balanced else "NOT BALANCED"
     lines.append(f"records read {stats.records_read:,} = kept {stats.kept:,} + rejected {stats.rejected:,} "
                  f"({status}); input files {stats.input_files:,}")
+    if stats.phase_seconds:
+        lines.append("seconds per phase: " + ", ".join(f"{phase} {seconds:.1f}"
+                                                       for phase, seconds in stats.phase_seconds.items()))
     reasons = Counter()
     for s in stats.stages:
         for reason, n in s.rejected.items():

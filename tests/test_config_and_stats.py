@@ -45,7 +45,7 @@ def test_stats_balance_and_bytes_flow():
         ("extract", "no_text", 1, 50, 0),
         (None, None, 5, 5000, 800),
     ]
-    stats = build_stats(rows, ["read", "safety", "url_dedup", "extract"], seconds={"read": 1.5})
+    stats = build_stats(rows, ["read", "safety", "url_dedup", "extract"])
     assert stats.balanced and (stats.records_read, stats.kept, stats.rejected) == (22, 5, 17)
     read, safety, dedup, extract = stats.stages
     assert (read.docs_in, read.docs_out, read.bytes_in, read.bytes_out) == (22, 10, 6950, 5450)

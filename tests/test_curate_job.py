@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -19,8 +17,8 @@ from conftest import FIXTURES, REPO
 
 from pipeline.config import CurateConfig, IoConfig
 from pipeline.dedup.url_dedup import choose_latest
+from pipeline.registry import STAGES
 from pipeline.spark.curate import run_curation
-from pipeline.spark.schema import STAGES
 
 SHARDS = REPO / "sample_data" / "shards"
 MANIFEST = REPO / "sample_data" / "manifest.jsonl"
@@ -230,26 +228,6 @@ def test_malformed_inputs_finish_report_and_keep_what_is_readable(spark, tmp_pat
     reasons = set(outcome.items())
     assert (("clipped.warc.gz", 0), "truncated") in reasons
     assert (("missing-status-line.warc", 0), "http_status") in reasons
-
-
-def test_local_cluster_matches_local_mode(sample_run, tmp_path):
-    """The job on a multi-process master (2 executors) writes the same documents as local[2]."""
-    _, documents, rejected, _ = sample_run
-    out = tmp_path / "cluster"
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "jobs" / "curate.py"), "--master", "local-cluster[2,1,1024]",
-         "--input", str(SHARDS / "*.warc.gz"), "--output", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    import pyarrow.parquet as pq
-
-    cluster_docs = {r["id"]: r["text"] for r in pq.read_table(out / "documents").to_pylist()}
-    cluster_rejected = {r["id"]: (r["stage"], r["reason"], r["detail"])
-                        for r in pq.read_table(out / "rejected").to_pylist()}
-    assert cluster_docs == {i: d["text"] for i, d in documents.items()}
-    assert cluster_rejected == {i: (r["stage"], r["reason"], r["detail"]) for i, r in rejected.items()}
-    assert "records read" in proc.stdout and f"[{len(STAGES)}/{len(STAGES)}] token_kl" in proc.stdout
 
 
 def test_pathological_page_hits_the_time_limit_without_stalling_the_job(sample_run, manifest):

@@ -1,48 +1,131 @@
-"""The curation job: read -> safety -> url_dedup -> extract -> language_id -> pii -> minhash_dedup -> line_dedup ->
-quality -> heuristics -> token_kl -> write, with accounting.
+"""The curation job as a short sequence of durable phases (Llama 3 §3.1.1 in the paper's order):
 
-Each stage's result is checkpointed locally (kept on the executors, memory and disk, with its lineage cut so the
-plans of later stages stay small) and counted before the next starts, which gives a progress line with exact
-numbers per stage. Until extraction the persisted rows are the small record index (no page bodies); extraction
-output (text) is persisted once and written from there.
+1. ``index`` (per input file): every WARC record's index row, screened (``read``) and its URL checked (``safety``);
+2. ``plan`` (Spark): URL dedup over the whole index, and the surviving records cut into units of work, runs of
+   ``records_per_extract_task`` records of one file;
+3. ``extract`` (per unit): extraction, language ID, PII detection, MinHash signature, line hashes;
+4. ``dedup`` (Spark aggregations over small columns): PII-heavy sites, near duplicates, frequent lines;
+5. ``filter`` (per unit): those decisions applied, line dedup, quality scores, heuristics, token bins;
+6. ``token_kl`` (Spark aggregations) and ``judge`` (per unit): corpus token statistics and the KL verdict;
+7. ``write`` (Spark): ``documents/`` by language, ``rejected/``, ``stats.json``.
+
+Every phase writes its result under ``OUT/_work/`` with a completion marker (:mod:`pipeline.spark.workdir`), and
+nothing is only cached or locally checkpointed: an executor lost in a phase costs the tasks it ran, which Spark
+reruns from the durable files; a driver lost costs the phase (or, in a per-unit pass, the units) in flight, and
+running the same command again continues from there. ``OUT/_work/run.json`` records the config, inputs and
+versions the run was started with: a rerun with other ones is refused with the differences spelled out, unless
+``--overwrite`` starts over.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import importlib.metadata
 import json
 import time
 from collections.abc import Callable
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from pipeline.config import CurateConfig
+from pipeline.filters.token_kl import TokenKlJudge
 from pipeline.filters.url_safety import UrlSafetyFilter
 from pipeline.inputs import expand_inputs
-from pipeline.spark import stages
-from pipeline.spark.dedup_stages import line_dedup_stage, minhash_stage
-from pipeline.spark.heuristic_stages import heuristics_stage, pii_stage, token_kl_stage
-from pipeline.spark.language_stage import language_stage
-from pipeline.spark.quality_stage import quality_stage
-from pipeline.spark.schema import DOCUMENT_SCHEMA, REJECTED_COLUMNS, STAGES, TRIM_SIGNALS
-from pipeline.stats import RunStats, build_stats, format_stage_line, format_summary, language_table
+from pipeline.registry import EXTRACT, FILTER, STAGES, TRIM_SIGNALS
+from pipeline.spark.dedup_phase import DedupPhase
+from pipeline.spark.passes import (
+    DEDUP,
+    INDEX,
+    JUDGE,
+    PLAN,
+    extract_unit,
+    filter_unit,
+    index_unit,
+    judge_unit,
+    read_folder,
+    read_pass,
+)
+from pipeline.spark.schema import DOCUMENT_SCHEMA, INDEX_SCHEMA, REJECTED_COLUMNS
+from pipeline.spark.stages import pending, rejected, url_dedup_stage
+from pipeline.spark.token_kl_phase import CorpusJudgements, TokenKlPhase
+from pipeline.spark.units import Unit, describe, run_units
+from pipeline.spark.workdir import WorkDir
+from pipeline.stats import RunStats, build_stats, format_summary, language_table
+from pipeline.warc_reader import source_name
+
+WRITE = "write"
+RUN_FILE = "run.json"
+# Config fields that change where or whether a run is written, not what it computes.
+_NOT_IDENTITY = {("io", "output"), ("io", "overwrite"), ("io", "keep_work")}
+
+
+class RunConflict(Exception):
+    """The output folder holds something this run must not continue or replace without ``--overwrite``."""
+
+
+def _flat(config: CurateConfig) -> dict[str, object]:
+    """``{"section.field": value}`` of every field that decides what the run computes."""
+    flat = {}
+    for section, values in dataclasses.asdict(config).items():
+        if isinstance(values, dict) and section not in ("languages", "domains"):
+            flat.update({f"{section}.{k}": v for k, v in values.items() if (section, k) not in _NOT_IDENTITY})
+        else:
+            flat[section] = values
+    return json.loads(json.dumps(flat, default=str, sort_keys=True))
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def run_identity(config: CurateConfig, paths: list[str]) -> dict:
+    """What a run is made from (config, inputs, versions) and its fingerprint."""
+    identity = {
+        "config": _flat(config),
+        "inputs": {"files": len(paths), "sha256": hashlib.sha256("\n".join(paths).encode()).hexdigest()},
+        "versions": {name: _version(name) for name in ("llama3-curation", "trafilatura", "pyspark")},
+    }
+    identity["fingerprint"] = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return identity
+
+
+def explain_difference(before: dict, now: dict) -> list[str]:
+    """What changed between the identity a run was started with and this one's, one line per change."""
+    lines = []
+    old, new = before.get("config", {}), now["config"]
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            lines.append(f"  {key}: {old.get(key, '(absent)')!r} then, {new.get(key, '(absent)')!r} now")
+    if before.get("inputs") != now["inputs"]:
+        lines.append(f"  inputs: {before.get('inputs', {}).get('files')} file(s) then, {now['inputs']['files']} "
+                     "now (or other files)")
+    for name, version in now["versions"].items():
+        if before.get("versions", {}).get(name) != version:
+            lines.append(f"  {name} version: {before.get('versions', {}).get(name)} then, {version} now")
+    return lines
 
 
 def _ledger(df: DataFrame, payload_col: str, text_col: str | None) -> DataFrame:
-    """(stage, reason, records, payload bytes, text bytes, bytes trimmed by each of TRIM_SIGNALS' stages)
-    aggregated: the input of the statistics."""
-    text_bytes = F.sum(F.octet_length(text_col)) if text_col else F.lit(0)
-    return df.groupBy("stage", "reason").agg(
+    """(stage, reason, language, records, payload bytes, text bytes, tokens, bytes trimmed by each stage of
+    TRIM_SIGNALS) aggregated: the input of the statistics and of the per-language table."""
+    def total(column):
+        return F.coalesce(F.sum(column), F.lit(0)) if text_col else F.lit(0)
+
+    language = F.col("language") if text_col else F.lit(None).cast("string")
+    return df.groupBy("stage", "reason", language.alias("language")).agg(
         F.count(F.lit(1)).alias("records"),
         F.coalesce(F.sum(payload_col), F.lit(0)).alias("payload_bytes"),
-        F.coalesce(text_bytes, F.lit(0)).alias("text_bytes"),
-        *[F.coalesce(F.sum(F.col("signals")[signal]) if text_col else F.lit(0), F.lit(0)).cast("long")
-          .alias(f"trimmed_{stage}") for stage, signal in TRIM_SIGNALS.items()],
+        total(F.octet_length(text_col) if text_col else None).alias("text_bytes"),
+        *[total(F.col("signals")[signal]).cast("long").alias(f"trimmed_{stage}")
+          for stage, signal in TRIM_SIGNALS.items()],
+        total(F.col("signals")["tokens"]).alias("tokens"),
     )
-
-
-def _index_ledgers(index: DataFrame) -> list[DataFrame]:
-    return [_ledger(index, "payload_bytes", None)]
 
 
 class CurationRun:
@@ -50,106 +133,166 @@ class CurationRun:
 
     def __init__(self, spark: SparkSession, config: CurateConfig, log: Callable[[str], None] = print):
         self.spark, self.config, self.log = spark, config, log
+        self.workdir = WorkDir(config.io.output)
         self.seconds: dict[str, float] = {}
 
-    def _materialise(self, name: str, df: DataFrame, started: float,
-                     ledgers: Callable[[DataFrame], list[DataFrame]]) -> tuple[DataFrame, list[tuple]]:
-        """Checkpoint ``df``, computing it and the statistics so far (``ledgers(df)``) in one Spark job, and print
-        the stage's progress line. Returns the checkpointed frame and the ledger rows."""
-        df = df.localCheckpoint(eager=False)
-        rows = [tuple(r) for ledger in ledgers(df) for r in ledger.collect()]
-        self.seconds[name] = time.perf_counter() - started
-        stats = build_stats(rows, STAGES, trim_stages=tuple(TRIM_SIGNALS), seconds=self.seconds)
-        index = STAGES.index(name)
-        self.log(format_stage_line(index + 1, len(STAGES), stats.stages[index]))
-        return df, rows
+    def _phase(self, name: str, run: Callable[[], object]) -> None:
+        """Run one Spark phase unless its marker says it is done; time it and mark it done."""
+        done = self.workdir.phase_done(name)
+        if done is not None:
+            self.seconds[name] = done.get("seconds", 0.0)
+            return
+        started = time.perf_counter()
+        summary = run() or {}
+        self.seconds[name] = round(time.perf_counter() - started, 3)
+        self.workdir.finish_phase(name, {**summary, "seconds": self.seconds[name]})
+        self.log(f"[{name}] done in {self.seconds[name]:.1f}s")
+
+    def _units_pass(self, name: str, units: list[Unit], process: Callable[[str], dict], noun: str = "records"
+                    ) -> None:
+        """A per-unit pass, resumed where it stopped."""
+
+        def run():
+            previously = len(self.workdir.done_units(name))
+            if previously:
+                self.log(f"[{name}] resuming: {previously:,} of {len(units):,} units were done")
+            run_units(self.spark.sparkContext, self.workdir, name, units, process, self.log,
+                      self.config.spark.progress_seconds, noun)
+            return {"units": len(units)}
+
+        self._phase(name, run)
+
+    def _start(self, paths: list[str]) -> RunStats | None:
+        """Check the output folder against this run: start, resume, or (for the same finished run) return its
+        statistics. Raises RunConflict when the folder holds something else."""
+        identity = run_identity(self.config, paths)
+        output = self.workdir.output
+        if self.config.io.overwrite and self.workdir.exists(output):
+            self.log(f"curate: --overwrite: removing {output}")
+            self.workdir.remove(output)
+        started = self.workdir.read_json(self.workdir.work(RUN_FILE))
+        if started is None:
+            if self.workdir.list_names(output):
+                raise RunConflict(f"{output} exists and holds no run of this job (or a finished one whose _work/ "
+                                  "was deleted): choose another --output, or pass --overwrite to replace it")
+            self.workdir.write_json(self.workdir.work(RUN_FILE), identity)
+            return None
+        if started["fingerprint"] != identity["fingerprint"]:
+            raise RunConflict("\n".join([f"{output} holds a run made from other settings:",
+                                         *explain_difference(started, identity),
+                                         "Run with the settings it was made from to resume or keep it, or pass "
+                                         "--overwrite to start over."]))
+        if self.workdir.phase_done(WRITE):
+            self.log(f"curate: {output} already holds this finished run; nothing to do (--overwrite to redo it)")
+            return RunStats.from_dict(self.workdir.read_json(self.workdir.path("stats.json")))
+        self.log(f"curate: resuming the unfinished run in {output}")
+        return None
 
     def run(self) -> RunStats:
         cfg = self.config
         paths = expand_inputs(cfg.io.input, cfg.io.input_prefix)
-        self.log(f"curate: {len(paths)} WARC file(s) -> {cfg.io.output}")
-        safety = self.spark.sparkContext.broadcast(UrlSafetyFilter.from_config(cfg.safety))
-        try:
-            return self._run(paths, safety)
-        finally:
-            safety.unpersist()
-
-    def _run(self, paths: list[str], safety) -> RunStats:
-        cfg = self.config
-        t = time.perf_counter()
-        index, rows = self._materialise("read", stages.read_stage(self.spark, paths, cfg), t, _index_ledgers)
-        t = time.perf_counter()
-        index, rows = self._materialise("safety", stages.safety_stage(index, safety, cfg), t, _index_ledgers)
-        if cfg.url_dedup.enabled:
-            t = time.perf_counter()
-            index, rows = self._materialise("url_dedup", stages.url_dedup_stage(index), t, _index_ledgers)
-        survivors = sum(records for stage, _reason, records, *_ in rows if stage is None)
-        index_ledger = _ledger(stages.rejected(index), "payload_bytes", None)
-
-        def all_ledgers(extracted: DataFrame) -> list[DataFrame]:
-            return [index_ledger, _ledger(extracted, "html_bytes", "text")]
-
-        t = time.perf_counter()
-        extracted, rows = self._materialise("extract", stages.extract_stage(index, cfg, survivors), t, all_ledgers)
-        rows_per_batch = cfg.spark.rows_per_batch
-        document_stages = [
-            ("language_id", cfg.language_id.enabled,
-             lambda docs: language_stage(docs, cfg.language_id, rows_per_batch)),
-            ("pii", bool(cfg.pii.kinds), lambda docs: pii_stage(docs, cfg.pii, rows_per_batch)),
-            ("minhash_dedup", cfg.minhash.enabled, lambda docs: minhash_stage(docs, cfg.minhash)),
-            ("line_dedup", cfg.line_dedup.enabled,
-             lambda docs: line_dedup_stage(docs, cfg.line_dedup, rows_per_batch)),
-            ("quality", cfg.quality.enabled, lambda docs: quality_stage(docs, cfg, rows_per_batch)),
-            ("heuristics", True, lambda docs: heuristics_stage(docs, cfg, rows_per_batch)),
-            ("token_kl", cfg.token_kl.enabled, lambda docs: token_kl_stage(docs, cfg, rows_per_batch)),
-        ]
-        for name, enabled, stage in document_stages:
-            if enabled:
-                t = time.perf_counter()
-                extracted, rows = self._materialise(
-                    name, stages.rejected(extracted).unionByName(stage(stages.pending(extracted))), t, all_ledgers
-                )
-
-        t = time.perf_counter()
-        self._write(index, extracted)
-        self.seconds["write"] = time.perf_counter() - t
-        problems = [
-            r.asDict() for r in index.where(F.col("reason") == "read_error")
-            .select("source_file", "source_record", "detail").orderBy("source_file").limit(1000).collect()
-        ]
-        stats = build_stats(rows, STAGES, trim_stages=tuple(TRIM_SIGNALS), seconds=self.seconds,
-                            input_files=len(paths), input_problems=problems)
-        if cfg.language_id.enabled:
-            stats.languages = language_table(
-                tuple(r) for r in extracted.where(F.col("language").isNotNull())
-                .groupBy("language", "stage").agg(F.count(F.lit(1)), F.sum(F.col("signals")["tokens"])).collect()
-            )
-        self._write_json(stats)
-        self.log(f"[write] documents, rejected records and stats.json in {self.seconds['write']:.1f}s")
+        self.log(f"curate: {len(paths)} WARC file(s) -> {self.workdir.output} "
+                 f"(Spark master {self.spark.sparkContext.master})")
+        finished = self._start(paths)
+        if finished is not None:
+            return finished
+        self.spark.sparkContext.setCheckpointDir(self.workdir.work("_checkpoints"))
+        self._index(paths)
+        self._phase(PLAN, lambda: self._plan(paths))
+        units = [Unit(unit, records) for unit, records in sorted(self.workdir.phase_done(PLAN)["units"].items())]
+        workdir = self.workdir
+        self._units_pass(EXTRACT, units, lambda unit: extract_unit(workdir, unit, cfg))
+        self._phase(DEDUP, DedupPhase(self.spark, workdir, cfg, self.log).run)
+        self._units_pass(FILTER, units, lambda unit: filter_unit(workdir, unit, cfg))
+        judgements = TokenKlPhase(self.spark, workdir, cfg, self.log).run()
+        final = FILTER
+        if judgements:
+            judge = TokenKlJudge(CorpusJudgements(workdir, judgements, cfg), cfg.token_kl.group_by)
+            self._units_pass(JUDGE, units, lambda unit: judge_unit(workdir, unit, cfg, judge))
+            final = JUDGE
+        self._phase(WRITE, lambda: self._write(final, len(paths)))
+        stats = RunStats.from_dict(self.workdir.read_json(self.workdir.path("stats.json")))
+        if not cfg.io.keep_work:
+            self.workdir.remove(self.workdir.work())
+            self.workdir.write_json(self.workdir.work(RUN_FILE), run_identity(cfg, paths))
+            self.workdir.finish_phase(WRITE, {"seconds": self.seconds[WRITE]})
         self.log(format_summary(stats))
         return stats
 
-    def _write(self, index: DataFrame, extracted: DataFrame) -> None:
-        out, files = self.config.io.output.rstrip("/"), self.config.spark.output_files
-        mode = "overwrite" if self.config.io.overwrite else "errorifexists"
-        documents = stages.pending(extracted).select(*DOCUMENT_SCHEMA.names)
-        if files:
-            documents = documents.coalesce(files)
-        documents.write.mode(mode).partitionBy("language").parquet(f"{out}/documents")
-        if self.config.io.write_rejected:
-            dropped = stages.rejected(index).select(*REJECTED_COLUMNS).unionByName(
-                stages.rejected(extracted).select(*REJECTED_COLUMNS)
-            )
-            if files:
-                dropped = dropped.coalesce(files)
-            dropped.write.mode(mode).parquet(f"{out}/rejected")
+    def _index(self, paths: list[str]) -> None:
+        cfg, workdir = self.config, self.workdir
+        safety = self.spark.sparkContext.broadcast(UrlSafetyFilter.from_config(cfg.safety))
+        files = [Unit(f"{i:06d}", 1) for i in range(len(paths))]
+        try:
+            self._units_pass(INDEX, files, lambda unit: index_unit(
+                workdir, unit, paths[int(unit)], source_name(paths[int(unit)]), cfg, safety.value), noun="files")
+        finally:
+            safety.unpersist()
 
-    def _write_json(self, stats: RunStats) -> None:
-        import fsspec
+    def _plan(self, paths: list[str]) -> dict:
+        """URL dedup over the whole index, then the surviving records of each file cut into units of at most
+        ``records_per_extract_task`` consecutive records (small units keep every core busy to the end and bound
+        what a crash costs). Returns the units and their records (per-unit numbers, not per-record data)."""
+        describe(self.spark.sparkContext, PLAN, "URL dedup and units of work")
+        index = read_pass(self.spark, self.workdir, INDEX)
+        deduped = url_dedup_stage(index) if self.config.url_dedup.enabled else index
+        files = self.spark.createDataFrame([(source_name(p), f"{i:06d}") for i, p in enumerate(paths)],
+                                           "source_file string, file_unit string")
+        per_task = max(self.config.spark.records_per_extract_task, 1)
+        by_file = Window.partitionBy("source_file").orderBy("source_record").rowsBetween(Window.unboundedPreceding,
+                                                                                          Window.currentRow)
+        kept_before = F.sum(F.col("stage").isNull().cast("int")).over(by_file) - 1  # this record's place among them
+        chunk = F.lpad(F.floor(kept_before / per_task).cast("string"), 5, "0")
+        # Persisted (memory and disk, recomputable from the index files) for its three uses below.
+        planned = (deduped.join(F.broadcast(files), "source_file")
+                   .withColumn("unit", F.when(F.col("stage").isNull(), F.concat_ws("-", "file_unit", chunk)))
+                   .drop("file_unit").persist(StorageLevel.MEMORY_AND_DISK))
+        try:
+            pending(planned).repartition("unit").write.mode("overwrite").partitionBy("unit").parquet(
+                self.workdir.work(PLAN, "pending"))
+            rejected(planned).drop("unit").write.mode("overwrite").parquet(self.workdir.work(PLAN, "rejected"))
+            units = dict(pending(planned).groupBy("unit").count().collect())
+        finally:
+            planned.unpersist()
+        return {"units": units}
 
-        with fsspec.open(f"{self.config.io.output.rstrip('/')}/stats.json", "w", auto_mkdir=True) as fh:
-            json.dump(stats.to_dict(), fh, indent=2, default=str)
+    def _write(self, final_pass: str, input_files: int) -> dict:
+        cfg, out = self.config, self.workdir.output
+        sc = self.spark.sparkContext
+        final = read_pass(self.spark, self.workdir, final_pass)
+        index_rejected = read_folder(self.spark, self.workdir, INDEX_SCHEMA, PLAN, "rejected")
+        describe(sc, WRITE, "documents/")
+        documents = pending(final).select(*DOCUMENT_SCHEMA.names)
+        if cfg.spark.output_files:
+            documents = documents.coalesce(cfg.spark.output_files)
+        documents.write.mode("overwrite").partitionBy("language").parquet(f"{out}/documents")
+        if cfg.io.write_rejected:
+            describe(sc, WRITE, "rejected/")
+            dropped = rejected(final).select(*REJECTED_COLUMNS).unionByName(index_rejected.select(*REJECTED_COLUMNS))
+            if cfg.spark.output_files:
+                dropped = dropped.coalesce(cfg.spark.output_files)
+            dropped.write.mode("overwrite").parquet(f"{out}/rejected")
+        describe(sc, WRITE, "statistics")
+        ledger = [r.asDict() for r in _ledger(index_rejected, "payload_bytes", None)
+                  .unionByName(_ledger(final, "html_bytes", "text")).collect()]
+        trimmed = [f"trimmed_{stage}" for stage in TRIM_SIGNALS]
+        rows = [(r["stage"], r["reason"], r["records"], r["payload_bytes"], r["text_bytes"], *[r[t] for t in trimmed])
+                for r in ledger]
+        problems = []
+        if any(r["reason"] == "read_error" for r in ledger):
+            problems = [r.asDict() for r in index_rejected.where(F.col("reason") == "read_error")
+                        .select("source_file", "source_record", "detail").orderBy("source_file", "source_record")
+                        .limit(1000).collect()]
+        stats = build_stats(rows, STAGES, trim_stages=tuple(TRIM_SIGNALS), input_files=input_files,
+                            input_problems=problems)
+        if cfg.language_id.enabled:
+            stats.languages = language_table((r["language"], r["stage"], r["records"], r["tokens"]) for r in ledger
+                                             if r["language"] is not None)
+        stats.phase_seconds = dict(self.seconds)
+        self.workdir.write_json(self.workdir.path("stats.json"), stats.to_dict())
+        return {"balanced": stats.balanced}
 
 
 def run_curation(spark: SparkSession, config: CurateConfig, log: Callable[[str], None] = print) -> RunStats:
     return CurationRun(spark, config, log).run()
+

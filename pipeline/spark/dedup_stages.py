@@ -15,12 +15,12 @@ import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
-from pipeline.dedup.line_dedup import LineDedupConfig, bucket_count, bucket_of, document_line_hashes, remove_lines
+from pipeline.dedup.line_dedup import LineDedupConfig, LineHashes, LineRemoval, bucket_count, bucket_of
 from pipeline.dedup.minhash import MinHashConfig, MinHasher, band_keys, lsh_params
-from pipeline.filters.rejection import Rejection
-from pipeline.spark.schema import EXTRACTED_SCHEMA
-from pipeline.spark.stages import to_batches
+from pipeline.spark.passes import document_batches, rows_of
+from pipeline.spark.schema import EXTRACT_ARTIFACTS, EXTRACTED_SCHEMA
 
 LINE_SCHEMA = "group string, bucket int, line_hash long, id string"
 
@@ -29,63 +29,61 @@ def _group_column(group_by: str):
     return F.coalesce(F.col(group_by).cast("string"), F.lit("")) if group_by else F.lit("")
 
 
-def line_dedup_stage(docs: DataFrame, config: LineDedupConfig, rows_per_batch: int = 256) -> DataFrame:
-    """Remove, from every document, the lines found in more than ``max_documents_per_line`` documents of its
-    bucket (per ``group_by`` value). Documents left shorter than ``min_chars_after`` are rejected; the others
-    record ``line_dedup_removed_lines`` and ``line_dedup_removed_bytes`` in ``signals``."""
-    grouped = docs.withColumn("_group", _group_column(config.group_by))
-    # One row per group (a language, or one global row): the only thing the driver collects.
+def line_removals(docs: DataFrame, config: LineDedupConfig) -> DataFrame:
+    """``(id, removed_lines)`` for every document of ``docs`` that loses lines: the hashes of its lines found in
+    more than ``max_documents_per_line`` documents of its bucket (per ``group_by`` value). ``docs`` has ``id``,
+    ``line_hashes`` (one per line, :class:`pipeline.dedup.line_dedup.LineHashes`) and the ``group_by`` column.
+    Line hashes are shuffled and counted, never collected; the driver sees one document count per group."""
+    grouped = docs.withColumn("_group", _group_column(config.group_by)).select("id", "_group", "line_hashes")
     buckets = {r["_group"]: bucket_count(r["count"], config.bucket_size)
                for r in grouped.groupBy("_group").count().collect()}
 
     def explode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             out = {"group": [], "bucket": [], "line_hash": [], "id": []}
-            for doc_id, text, group in zip(*(batch.column(c).to_pylist() for c in ("id", "text", "_group")),
-                                           strict=True):
+            for doc_id, hashes, group in zip(*(batch.column(c).to_pylist() for c in ("id", "line_hashes", "_group")),
+                                             strict=True):
                 bucket = bucket_of(doc_id, buckets[group])
-                for h in {h for h in document_line_hashes(text or "") if h is not None}:
+                for h in {h for h in hashes or () if h is not None}:
                     out["group"].append(group)
                     out["bucket"].append(bucket)
                     out["line_hash"].append(h)
                     out["id"].append(doc_id)
             yield pa.RecordBatch.from_pydict(out, schema=_LINE_ARROW)
 
-    # Recomputed for the count and for the join rather than cached: hashing lines is cheap next to a shuffle.
-    lines = grouped.select("id", "text", "_group").mapInArrow(explode, LINE_SCHEMA)
+    # Recomputed for the count and for the join rather than cached: the hashes are read from durable files.
+    lines = grouped.mapInArrow(explode, LINE_SCHEMA)
     frequent = (lines.groupBy("group", "bucket", "line_hash").agg(F.count(F.lit(1)).alias("documents"))
                 .where(F.col("documents") > config.max_documents_per_line).drop("documents"))
-    removed = (lines.join(frequent, ["group", "bucket", "line_hash"])
-               .groupBy("id").agg(F.collect_list("line_hash").alias("_removed")))
-    min_chars = config.min_chars_after
+    return (lines.join(frequent, ["group", "bucket", "line_hash"])
+            .groupBy("id").agg(F.collect_list("line_hash").alias("removed_lines")))
 
-    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        def rows():
-            for batch in batches:
-                for row in batch.to_pylist():
-                    yield _trim(row, set(row.pop("_removed") or ()), min_chars)
 
-        yield from to_batches(rows(), EXTRACTED_SCHEMA, rows_per_batch)
+def line_dedup_stage(docs: DataFrame, config: LineDedupConfig, rows_per_batch: int = 256) -> DataFrame:
+    """Line dedup of documents with text (the standalone ``jobs/dedup.py``): their lines hashed
+    (:class:`LineHashes`), counted (:func:`line_removals`) and removed (:class:`LineRemoval`: documents left
+    shorter than ``min_chars_after`` are rejected; the others record ``line_dedup_removed_lines`` and
+    ``line_dedup_removed_bytes`` in ``signals``)."""
+    hashed_schema = StructType(EXTRACTED_SCHEMA.fields + [EXTRACT_ARTIFACTS["line_hashes"]])
 
-    return docs.join(removed, "id", "left").mapInArrow(apply, EXTRACTED_SCHEMA)
+    def hash_lines(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        yield from document_batches(rows_of(batches), [LineHashes(config)], hashed_schema, rows_per_batch)
+
+    hashed = docs.mapInArrow(hash_lines, hashed_schema)
+    removed = line_removals(hashed, config)
+
+    def trim(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            rows = batch.to_pylist()
+            decisions = {row["id"]: {"removed_lines": row.pop("removed_lines")} for row in rows}
+            yield from document_batches(rows, [LineRemoval(config)], EXTRACTED_SCHEMA, rows_per_batch,
+                                        artifacts_in=["line_hashes"], decisions=decisions)
+
+    return hashed.join(removed, "id", "left").mapInArrow(trim, EXTRACTED_SCHEMA)
 
 
 _LINE_ARROW = pa.schema([("group", pa.string()), ("bucket", pa.int32()), ("line_hash", pa.int64()),
                          ("id", pa.string())])
-
-
-def _trim(row: dict, removed_hashes: set[int], min_chars: int) -> dict:
-    signals = dict(row.get("signals") or {})
-    text = row["text"] or ""
-    new_text, removed = remove_lines(text, removed_hashes) if removed_hashes else (text, 0)
-    signals["line_dedup_removed_lines"] = float(removed)
-    signals["line_dedup_removed_bytes"] = float(len(text.encode("utf-8")) - len(new_text.encode("utf-8")))
-    row["signals"], row["text"] = signals, new_text
-    if len(new_text.strip()) < max(min_chars, 1):
-        rejection = Rejection("empty_after_line_dedup" if not new_text.strip() else "too_short_after_line_dedup",
-                              f"{removed} lines removed")
-        row["stage"], row["reason"], row["detail"] = "line_dedup", *rejection
-    return row
 
 
 # --- MinHash near-duplicate documents

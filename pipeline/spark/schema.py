@@ -31,6 +31,7 @@ the id of the kept duplicate, an error message).
 from __future__ import annotations
 
 from pyspark.sql.types import (
+    ArrayType,
     DoubleType,
     IntegerType,
     LongType,
@@ -40,12 +41,6 @@ from pyspark.sql.types import (
     StructType,
     TimestampType,
 )
-
-STAGES = ("read", "safety", "url_dedup", "extract", "language_id", "pii", "minhash_dedup", "line_dedup", "quality",
-          "heuristics", "token_kl")
-# Stages that change the text of documents they keep, and the signal with the bytes they removed (negative: added).
-TRIM_SIGNALS = {"pii": "pii_redacted_bytes", "line_dedup": "line_dedup_removed_bytes",
-                "heuristics": "repeated_content_removed_bytes"}
 
 _PROVENANCE = [
     StructField("id", StringType(), False),
@@ -96,3 +91,13 @@ EXTRACTED_SCHEMA = StructType(DOCUMENT_SCHEMA.fields + _VERDICT)
 
 REJECTED_COLUMNS = ["id", "url", "domain", "fetch_time", "source_file", "source_offset", "source_record",
                     *[f.name for f in _VERDICT]]
+
+# What the passes over documents hand on to the phases after them (``Document.artifacts``), besides the documents.
+EXTRACT_ARTIFACTS = StructType([
+    StructField("minhash", ArrayType(LongType()), True),  # MinHash signature (None: no words)
+    StructField("line_hashes", ArrayType(LongType()), True),  # per line of the text (None: empty once normalised)
+])
+FILTER_ARTIFACTS = StructType([
+    StructField("token_bins", ArrayType(IntegerType()), True),  # distinct hashed token bins of the final text
+    StructField("token_counts", ArrayType(IntegerType()), True),  # and the count of each
+])

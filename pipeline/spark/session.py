@@ -27,9 +27,15 @@ DEFAULT_CONF = {
 
 
 def given_conf() -> SparkConf:
-    """The settings this driver was started with (spark-submit's ``--master``/``--conf``, spark-defaults.conf)."""
+    """The settings this driver was started with (spark-submit's ``--master``/``--conf``, spark-defaults.conf).
+
+    A driver started with plain ``python`` gets its JVM from PySpark's launcher, which sets the console progress
+    bar on as for an interactive shell: that one is not the user's choice, so it is left out."""
     SparkContext._ensure_initialized()
-    return SparkConf()
+    conf = SparkConf()
+    if conf.get("spark.app.name") == "pyspark-shell":
+        conf._jconf.remove("spark.ui.showConsoleProgress")
+    return conf
 
 
 def build_spark(app_name: str = "llama3-curation", master: str | None = None, conf: dict | None = None,

@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_curate import html_pages  # noqa: E402
+from pipeline.heuristics import DocumentHeuristics  # noqa: E402
 
 from pipeline.config import CurateConfig  # noqa: E402
 from pipeline.encoding import decode_html  # noqa: E402
@@ -35,7 +36,6 @@ from pipeline.filters.gopher_repetition import GopherRepetition  # noqa: E402
 from pipeline.filters.pii import PiiDetector, is_pii_dense_document  # noqa: E402
 from pipeline.filters.repeated_line_content import RepeatedLineContent  # noqa: E402
 from pipeline.filters.token_kl import TokenKl  # noqa: E402
-from pipeline.heuristics import DocumentHeuristics  # noqa: E402
 from pipeline.language_id import LanguageIdentifier  # noqa: E402
 from pipeline.text_tokens import words  # noqa: E402
 

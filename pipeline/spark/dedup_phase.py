@@ -1,0 +1,134 @@
+"""The dedup phase: the corpus-wide decisions of Llama 3 §3.1.1 that no document can make alone, as Spark
+aggregations over small columns of the extraction pass's output (never the page text):
+
+1. ``pii_sites``: PII-dense documents counted per site; the sites where they are common (PII-heavy) are removed;
+2. ``minhash``: near duplicates among the rest, from the MinHash signatures (per language by default);
+3. ``lines``: lines found in more than 6 documents of a bucket, among the documents still kept.
+
+Each step writes its result under ``_work/dedup/`` with a marker, so a crash redoes only the step it hit; the
+decisions are then written per unit (``decisions/unit=<unit>/``), where the filter pass's task of that unit reads
+them: no document is joined with its decision through a shuffle of its text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from pipeline.config import CurateConfig
+from pipeline.dedup.minhash import MinHashConfig, band_keys, lsh_params
+from pipeline.filters.pii import PiiConfig, is_pii_heavy_domain
+from pipeline.registry import EXTRACT, enabled
+from pipeline.spark.dedup_stages import _group_column, candidate_edges, connected_components, line_removals
+from pipeline.spark.passes import DEDUP, read_pass
+from pipeline.spark.units import describe
+from pipeline.spark.workdir import WorkDir
+
+DECISION_COLUMNS = ["id", "unit", "stage", "reason", "detail", "removed_lines"]
+
+
+def site_column(config: PiiConfig):
+    """The site a document's PII is counted for: its host without ``www.`` (or its registered domain)."""
+    host = F.regexp_replace(F.col("host"), r"^www\.", "")
+    site = F.coalesce(host, F.col("domain")) if config.per_host else F.coalesce(F.col("domain"), host)
+    return F.coalesce(site, F.lit(""))
+
+
+def pii_heavy_sites(docs: DataFrame, config: PiiConfig) -> DataFrame:
+    """``(site, documents, dense)`` of every PII-heavy site (:func:`is_pii_heavy_domain` on the per-site counts
+    of documents and of PII-dense documents): one row per site reaches Python, no document does."""
+    per_site = docs.groupBy(F.col("_site").alias("site")).agg(
+        F.count(F.lit(1)).cast("long").alias("documents"),
+        F.sum(F.coalesce(F.col("signals")["pii_dense"], F.lit(0.0))).cast("long").alias("dense"),
+    )
+
+    def heavy(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            rows = [r for r in batch.to_pylist() if is_pii_heavy_domain(r["documents"], r["dense"], config)]
+            yield pa.RecordBatch.from_pylist(rows, schema=batch.schema)
+
+    return per_site.where(F.col("dense") > 0).mapInArrow(heavy, per_site.schema)
+
+
+def near_duplicate_removals(signed: DataFrame, config: MinHashConfig) -> DataFrame:
+    """``(id, kept_id)`` for every document removed as a near duplicate; ``signed`` has ``id``, ``group``,
+    ``fetch_time`` and ``signature`` (documents with words). LSH band keys, candidate pairs verified by
+    signature, connected components; the most recent document (then the smallest id) of a component is kept."""
+    bands, rows = lsh_params(config)
+
+    def keys(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            signatures = np.array(batch.column("signature").to_pylist(), dtype=np.int64).reshape(batch.num_rows, -1)
+            band = band_keys(signatures.astype(np.uint64), bands, rows).view(np.int64)
+            yield pa.RecordBatch.from_arrays(
+                [batch.column("id"), batch.column("group"), batch.column("signature"),
+                 pa.array(list(band), type=pa.list_(pa.int64()))],
+                names=["id", "_group", "signature", "band_keys"])
+
+    keyed = signed.select("id", "group", "signature").mapInArrow(
+        keys, "id string, _group string, signature array<long>, band_keys array<long>")
+    components = connected_components(candidate_edges(keyed, config))
+    members = components.join(signed.select(F.col("id").alias("node"), "fetch_time"), "node")
+    order = Window.partitionBy("component").orderBy(F.col("fetch_time").desc_nulls_last(), F.col("node").asc())
+    clustered = members.select(F.col("node").alias("id"), F.first("node").over(order).alias("kept_id"))
+    return clustered.where(F.col("id") != F.col("kept_id"))
+
+
+class DedupPhase:
+    """Runs the steps of the dedup phase that have no marker yet, then writes the per-unit decisions."""
+
+    def __init__(self, spark: SparkSession, workdir: WorkDir, config: CurateConfig, log: Callable[[str], None]):
+        self.spark, self.workdir, self.config, self.log = spark, workdir, config, log
+
+    def _step(self, name: str, compute: Callable[[], DataFrame], partition_by: str | None = None) -> DataFrame:
+        """The durable result of one step: computed and written once, read back from then on."""
+        path = self.workdir.work(DEDUP, name)
+        marker = f"{DEDUP}-{name}"
+        result = compute()  # a plan only, until written
+        if not self.workdir.phase_done(marker):
+            describe(self.spark.sparkContext, DEDUP, name)
+            writer = result.write.mode("overwrite")
+            (writer.partitionBy(partition_by) if partition_by else writer).parquet(path)
+            self.workdir.finish_phase(marker, {})
+        return self.spark.read.schema(result.schema).parquet(path)
+
+    def run(self) -> None:
+        cfg = self.config
+        extracted = read_pass(self.spark, self.workdir, EXTRACT)
+        docs = (extracted.where(F.col("stage").isNull())
+                .withColumn("unit", F.regexp_extract(F.input_file_name(), r"([^/]+)\.parquet$", 1))
+                .withColumn("_site", site_column(cfg.pii)))
+        empty = self.spark.createDataFrame([], "site string, documents long, dense long")
+        sites = self._step("pii_sites", lambda: pii_heavy_sites(docs, cfg.pii) if cfg.pii.remove_heavy_domains
+                           else empty)
+        # Documents of PII-heavy sites go first (the paper's order); a broadcast join, the site table is small.
+        with_site = docs.join(F.broadcast(sites.withColumnRenamed("site", "_site")), "_site", "left")
+        pii_rows = with_site.where(F.col("documents").isNotNull()).select(
+            "id", "unit", F.lit("pii").alias("stage"), F.lit("pii_heavy_domain").alias("reason"),
+            F.format_string("%s: %d of %d documents PII-dense", F.col("_site"), F.col("dense"),
+                            F.col("documents")).alias("detail"),
+            F.lit(None).cast("array<long>").alias("removed_lines"))
+        kept = with_site.where(F.col("documents").isNull())
+        decisions = [pii_rows]
+        if enabled(cfg, "minhash"):
+            signed = kept.where(F.col("minhash").isNotNull()).select(
+                "id", _group_column(cfg.minhash.group_by).alias("group"), "fetch_time",
+                F.col("minhash").alias("signature"))
+            removed = self._step("minhash", lambda: near_duplicate_removals(signed, cfg.minhash))
+            decisions.append(removed.join(kept.select("id", "unit"), "id").select(
+                "id", "unit", F.lit("minhash_dedup").alias("stage"), F.lit("minhash_duplicate").alias("reason"),
+                F.col("kept_id").alias("detail"), F.lit(None).cast("array<long>").alias("removed_lines")))
+            kept = kept.join(removed.select("id"), "id", "left_anti")
+        if enabled(cfg, "line_dedup"):
+            lines = self._step("lines", lambda: line_removals(kept, cfg.line_dedup))
+            decisions.append(lines.join(kept.select("id", "unit"), "id").select(
+                "id", "unit", *[F.lit(None).cast("string").alias(c) for c in ("stage", "reason", "detail")],
+                "removed_lines"))
+        union = decisions[0]
+        for more in decisions[1:]:
+            union = union.unionByName(more)
+        self._step("decisions", lambda: union.repartition("unit"), partition_by="unit")
