@@ -36,6 +36,7 @@ from pipeline.filters.url_safety import SafetyConfig
 from pipeline.filters.warc_record import RecordConfig
 from pipeline.language_id import LanguageIdConfig
 from pipeline.quality.scoring import QualityConfig
+from pipeline.textfiles import shipped
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,8 +45,6 @@ else:  # pragma: no cover
 
 # Sections the document filters read per language (others are global: a per-language value would be ignored).
 PER_LANGUAGE_SECTIONS = ("repeated_lines", "repetition", "dirty_words", "token_kl", "quality")
-# The shipped per-language and per-domain defaults: <name>.toml with [section] tables.
-RESOURCES = Path(__file__).resolve().parent / "resources"
 
 # Relative to the working directory: `spark-submit jobs/curate.py` is run from the repository root.
 SAMPLE_INPUT = "sample_data/shards/*.warc.gz"
@@ -143,9 +142,11 @@ class CurateConfig:
 def shipped_defaults(kind: str) -> dict[str, dict[str, dict[str, typing.Any]]]:
     """{name: {section: {field: value}}} from pipeline/resources/<kind>/*.toml (kind: languages or domains)."""
     defaults = {}
-    for path in sorted((RESOURCES / kind).glob("*.toml")):
-        with open(path, "rb") as fh:
-            defaults[path.stem] = _checked_tables(kind, path.stem, tomllib.load(fh))
+    folder = shipped(kind)
+    for entry in sorted(folder.iterdir() if folder.is_dir() else (), key=lambda entry: entry.name):
+        if entry.name.endswith(".toml"):
+            name = entry.name[: -len(".toml")]
+            defaults[name] = _checked_tables(kind, name, tomllib.loads(entry.read_text(encoding="utf-8")))
     return defaults
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -54,9 +55,12 @@ def _run(command: list, **kwargs) -> subprocess.CompletedProcess:
 def packed_env(tmp_path_factory) -> Path:
     """The archive, built with README's commands ("Running on a cluster")."""
     folder = tmp_path_factory.mktemp("pack")
-    env, archive = folder / "curate-env", folder / "curate-env.tar.gz"
+    env, archive, source = folder / "curate-env", folder / "curate-env.tar.gz", folder / "source"
+    # Installed from a copy of the checkout, so that the build leaves nothing in it.
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "out",
+                                                                "__pycache__", ".pytest_cache", ".ruff_cache"))
     _run([sys.executable, "-m", "venv", str(env)])
-    _run([str(env / "bin" / "pip"), "install", "--quiet", str(REPO), "venv-pack"], timeout=1200)
+    _run([str(env / "bin" / "pip"), "install", "--quiet", str(source), "venv-pack"], timeout=1200)
     _run([str(env / "bin" / "venv-pack"), "--prefix", str(env), "--output", str(archive), "--quiet",
           "--exclude", "lib/python*/site-packages/pyspark/*", "--compress-level", "1"], timeout=600)
     return archive

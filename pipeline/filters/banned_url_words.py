@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pipeline.filters.domain_blocklist import RESOURCES
 from pipeline.filters.rejection import Rejection
-from pipeline.textfiles import read_list
+from pipeline.textfiles import SHIPPED, read_list
 
-DEFAULT_BANNED_WORDS = str(RESOURCES / "banned_words.txt")
-DEFAULT_SOFT_BANNED_WORDS = str(RESOURCES / "soft_banned_words.txt")
-DEFAULT_BANNED_SUBWORDS = str(RESOURCES / "banned_subwords.txt")
+DEFAULT_BANNED_WORDS = f"{SHIPPED}blocklists/banned_words.txt"
+DEFAULT_SOFT_BANNED_WORDS = f"{SHIPPED}blocklists/soft_banned_words.txt"
+DEFAULT_BANNED_SUBWORDS = f"{SHIPPED}blocklists/banned_subwords.txt"
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 

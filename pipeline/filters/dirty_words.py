@@ -28,16 +28,14 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import regex
 
 from pipeline.filters.rejection import Rejection
 from pipeline.steps import Document, Step
 from pipeline.text_tokens import UNKNOWN, dominant_script, is_unspaced, words
-from pipeline.textfiles import read_list
+from pipeline.textfiles import SHIPPED, read_list
 
-SHIPPED_LISTS = Path(__file__).resolve().parents[1] / "resources" / "badwords"
 # Characters a list entry may have between its words ("tit-bit", "s.o.b", "don't").
 _SEPARATORS = regex.compile(r"[\s'’.\-]+")
 # lid.176 language code -> LDNOOBW v2 file name, where they differ (kh.txt is Kannada despite its name).
@@ -150,7 +148,7 @@ def _list_name(language: str | None, text: str) -> str:
 @functools.cache
 def _lexicon(lists_dir: str, name: str) -> _Lexicon:
     """English plus the list ``name`` (when there is one), loaded once per process and list."""
-    folder = lists_dir or str(SHIPPED_LISTS)
+    folder = lists_dir or f"{SHIPPED}badwords"
     entries = []
     for list_name in dict.fromkeys(("en", name)):
         try:  # the list name as language: only "ja" (MeCab, not jieba) changes how entries are tokenised

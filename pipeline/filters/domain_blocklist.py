@@ -22,12 +22,11 @@ import numpy as np
 import xxhash
 
 from pipeline.filters.rejection import Rejection
-from pipeline.textfiles import read_list
+from pipeline.textfiles import SHIPPED, read_list, shipped
 from pipeline.urls import normalize_host, parent_domains, url_host
 
-RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "blocklists"
-DEFAULT_DOMAIN_LISTS = (str(RESOURCES / "ut1_adult_domains.txt.gz"),)
-DEFAULT_URL_LISTS = (str(RESOURCES / "ut1_adult_urls.txt.gz"),)
+DEFAULT_DOMAIN_LISTS = (f"{SHIPPED}blocklists/ut1_adult_domains.txt.gz",)
+DEFAULT_URL_LISTS = (f"{SHIPPED}blocklists/ut1_adult_urls.txt.gz",)
 _CACHE_DIR = Path(os.environ.get("LLAMA3_CURATION_CACHE", Path.home() / ".cache" / "llama3-curation"))
 
 
@@ -61,8 +60,7 @@ def _cached_hash_set(paths: Sequence[str], normalise) -> HashedStringSet:
     """Build the hash set of the entries in ``paths``, caching it on local disk (parsing UT1 takes seconds)."""
     signature = hashlib.sha1()
     for p in paths:
-        stat = os.stat(p) if os.path.exists(p) else None
-        signature.update(f"{p}:{stat.st_size if stat else ''}:{stat.st_mtime_ns if stat else ''};".encode())
+        signature.update(f"{p}:{_version_of(p)};".encode())
     signature.update(normalise.__name__.encode())
     cache = _CACHE_DIR / f"hashset-{signature.hexdigest()[:20]}.npy"
     if cache.exists():
@@ -79,6 +77,18 @@ def _cached_hash_set(paths: Sequence[str], normalise) -> HashedStringSet:
     except OSError:
         pass
     return result
+
+
+def _version_of(path: str) -> str:
+    """What tells an edited list from the one hashed before: the size of a shipped list (wherever the package is
+    imported from), size and modification time of a local one, nothing for a remote one (its name decides)."""
+    if path.startswith(SHIPPED):
+        return str(len(shipped(path[len(SHIPPED):]).read_bytes()))
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return ""
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _url_list_key(url: str) -> str:

@@ -20,15 +20,17 @@ itself, once, on first use.
 from __future__ import annotations
 
 import functools
+import importlib.resources
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import regex
 
 from pipeline.language_id import _load_model
+from pipeline.textfiles import shipped
 
-SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "resources" / "models" / "wikipedia_fasttext.ftz"
+# The shipped demo model and its metadata (.json beside it), under pipeline/resources.
+SHIPPED_MODEL = "models/wikipedia_fasttext.ftz"
 LABEL_PREFIX = "__label__"
 # A run of letters, marks and digits is a word; every other visible character is a token of its own.
 _TOKEN = regex.compile(r"[\p{L}\p{M}\p{N}]+|[^\p{L}\p{M}\p{N}\s]")
@@ -82,7 +84,7 @@ class FastTextClassifier:
         return [next(scores) if line else 0.0 for line in lines]
 
     def _model(self):
-        return _classifier_model(self.config.model_path or str(SHIPPED_MODEL), self.config.positive_label)
+        return _classifier_model(self.config.model_path, self.config.positive_label)
 
 
 def positive_probabilities(model, lines: Sequence[str], positive_label: str) -> list[float]:
@@ -99,9 +101,13 @@ def positive_probabilities(model, lines: Sequence[str], positive_label: str) -> 
 
 @functools.cache
 def _classifier_model(path: str, positive_label: str):
-    """The model at ``path`` (loaded once per process), checked to have the positive label, which would otherwise
-    score every document 0."""
-    model = _load_model(path)
+    """The model at ``path`` ("" = the shipped one), loaded once per process, checked to have the positive label,
+    which would otherwise score every document 0."""
+    if path:
+        model = _load_model(path)
+    else:
+        with importlib.resources.as_file(shipped(SHIPPED_MODEL)) as local:  # fastText reads files, not streams
+            model = _load_model(str(local))
     if LABEL_PREFIX + positive_label not in model.get_labels():
         known = ", ".join(label.removeprefix(LABEL_PREFIX) for label in model.get_labels())
         raise ValueError(f"{path} has no label {positive_label!r} (its labels: {known})")

@@ -33,6 +33,7 @@ from pipeline.filters.rejection import Rejection
 from pipeline.quality.fasttext_classifier import SHIPPED_MODEL, FastTextClassifier, FastTextClassifierConfig
 from pipeline.quality.transformer_classifier import TransformerClassifier, TransformerClassifierConfig
 from pipeline.steps import Document, Step
+from pipeline.textfiles import shipped
 
 WIKIPEDIA = "wikipedia_fasttext"
 DOMAINS = ("code", "reasoning")
@@ -70,7 +71,7 @@ def named_values(pairs: Sequence[str], kind=str) -> dict[str, object]:
 
 def _model_languages(model_path: str) -> tuple[str, ...]:
     """The language a fastText model was trained on, from the .json beside it (empty: unknown, score all)."""
-    metadata = Path(model_path or SHIPPED_MODEL).with_suffix(".json")
+    metadata = Path(model_path).with_suffix(".json") if model_path else shipped(SHIPPED_MODEL[: -len(".ftz")] + ".json")
     if not metadata.is_file():
         return ()
     language = json.loads(metadata.read_text(encoding="utf-8")).get("language")

@@ -28,13 +28,16 @@ tokenizer and model once, on first use.
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import importlib.util
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from importlib.abc import Traversable
 from pathlib import Path
 
-SHIPPED_MODELS = Path(__file__).resolve().parents[1] / "resources" / "models"
+from pipeline.textfiles import shipped
+
 CONFIG_FILE = "classifier.json"
 HEAD_FILE = "head.safetensors"
 HEAD = "head"
@@ -78,13 +81,15 @@ def resolve_encoder(name: str) -> str:
     return str(minilm_path()) if name == MINILM else name
 
 
-def model_dir(model_path: str) -> Path:
-    """The classifier directory ``model_path`` names: a directory with classifier.json, or a shipped model."""
-    for candidate in (Path(model_path).expanduser(), SHIPPED_MODELS / model_path):
-        if (candidate / CONFIG_FILE).is_file():
+def model_dir(model_path: str) -> Traversable:
+    """The classifier directory ``model_path`` names: a directory with classifier.json, or the name of a model
+    shipped in ``pipeline/resources/models``."""
+    candidates = [Path(model_path).expanduser()] + ([shipped(f"models/{model_path}")] if "/" not in model_path else [])
+    for candidate in candidates:
+        if candidate.joinpath(CONFIG_FILE).is_file():
             return candidate
-    shipped = sorted(p.parent.name for p in SHIPPED_MODELS.glob(f"*/{CONFIG_FILE}"))
-    raise FileNotFoundError(f"no {CONFIG_FILE} in {model_path!r}; shipped models: {', '.join(shipped)}")
+    names = sorted(entry.name for entry in shipped("models").iterdir() if entry.joinpath(CONFIG_FILE).is_file())
+    raise FileNotFoundError(f"no {CONFIG_FILE} in {model_path!r}; shipped models: {', '.join(names)}")
 
 
 def read_classifier_config(model_path: str) -> dict:
@@ -164,7 +169,8 @@ class _Loaded:
             encoder = resolve_encoder(self.meta["base_encoder"])
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(encoder)
             self.network = transformers.AutoModel.from_pretrained(encoder)
-            head = load_file(directory / HEAD_FILE)
+            with importlib.resources.as_file(directory / HEAD_FILE) as local:  # safetensors reads files
+                head = load_file(local)
             self.weight, self.bias = head["weight"].to(device), head["bias"].to(device)
         elif self.meta["format"] == SEQUENCE_CLASSIFICATION:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(directory)
