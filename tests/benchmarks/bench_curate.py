@@ -1,6 +1,6 @@
 """Benchmark: the curation job against a bare single-process ``trafilatura.extract`` loop over the same pages.
 
-Prints, for each input: per-stage wall time, documents/s per core, peak memory (RSS of the driver, its JVM and
+Prints, for each input: per-phase wall time, documents/s per core, peak memory (RSS of the driver, its JVM and
 the Python workers together, sampled every 0.1 s), and the ratio of the job's throughput per core to
 
 - a bare single-process ``trafilatura.extract(html_bytes)`` loop (the reference the issue names), and
@@ -88,12 +88,7 @@ def report(name: str, spark, files_glob: str, cores: int) -> None:
     with tempfile.TemporaryDirectory() as out:
         stats, seconds, peak = run_job(spark, files_glob, out)
     extracted = next(s for s in stats.stages if s.stage == "extract").docs_in
-    print(f"{'stage':<10} {'seconds':>8} {'docs in':>9} {'docs/s/core':>12}")
-    for s in stats.stages:
-        secs = s.seconds or 0.0
-        rate = s.docs_in / secs / cores if secs else float("nan")
-        print(f"{s.stage:<10} {secs:>8.2f} {s.docs_in:>9,} {rate:>12.1f}")
-    print(f"{'write':<10} {stats.stages and seconds - sum(s.seconds or 0 for s in stats.stages):>8.2f}")
+    print("seconds per phase: " + ", ".join(f"{phase} {secs:.1f}" for phase, secs in stats.phase_seconds.items()))
     job_rate = len(pages) / seconds / cores
     print(f"job: {seconds:.2f}s wall on {cores} core(s) = {job_rate:.1f} pages/s per core "
           f"({extracted} extracted after URL dedup); peak RSS {peak / 2**20:.0f} MiB (driver + JVM + workers)")

@@ -26,18 +26,18 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_curate import html_pages  # noqa: E402
-from pipeline.heuristics import DocumentHeuristics  # noqa: E402
 
 from pipeline.config import CurateConfig  # noqa: E402
 from pipeline.encoding import decode_html  # noqa: E402
 from pipeline.extraction import HtmlExtractor  # noqa: E402
 from pipeline.filters.dirty_words import DirtyWords  # noqa: E402
 from pipeline.filters.gopher_repetition import GopherRepetition  # noqa: E402
-from pipeline.filters.pii import PiiDetector, is_pii_dense_document  # noqa: E402
+from pipeline.filters.pii import PiiDetector  # noqa: E402
 from pipeline.filters.repeated_line_content import RepeatedLineContent  # noqa: E402
-from pipeline.filters.token_kl import TokenKl  # noqa: E402
+from pipeline.filters.token_kl import TokenBins, TokenKl  # noqa: E402
 from pipeline.language_id import LanguageIdentifier  # noqa: E402
-from pipeline.text_tokens import words  # noqa: E402
+from pipeline.registry import FILTER, pass_steps  # noqa: E402
+from pipeline.steps import Document, run_steps  # noqa: E402
 
 OFFICIAL = ("en", "de", "fr", "it", "pt", "hi", "es", "th", "zh", "ja")
 
@@ -56,29 +56,31 @@ def extracted_documents(shards: str) -> tuple[list[tuple[str, str, str]], float]
     return [(url, text, lang) for (url, text), lang in zip(texts, languages, strict=True)], seconds
 
 
-def filters(config: CurateConfig, word_counts: dict[str, int]):
+def filters(config: CurateConfig):
     """name -> function(url, text, language) -> verdict (a reason string or None), each filter alone."""
     repeated, gopher = RepeatedLineContent(config.repeated_lines), GopherRepetition(config.repetition)
     dirty, pii = DirtyWords(config.dirty_words), PiiDetector(config.pii)
 
     def repeated_lines(url, text, language):
-        kept, signals = repeated.apply(text, language)
-        verdict = repeated.check(signals)
-        if verdict:
-            return verdict.reason
-        return f"{int(signals['repeated_content_removed_lines'])} lines" if kept != text else None
+        doc = repeated.apply(text, language)
+        if doc.reason:
+            return doc.reason
+        return f"{int(doc.signals['repeated_content_removed_lines'])} lines" if doc.text != text else None
 
     def pii_dense(url, text, language):
-        # the job counts words once, in the language stage, and the PII stage reuses the count
-        signals = pii.apply(text, language, n_words=word_counts[text])[1]
-        return "pii_dense" if is_pii_dense_document(signals, config.pii) else None
+        return "pii_dense" if pii.apply(text, language).signals["pii_dense"] else None
 
     return {
         "repeated_lines": repeated_lines,
-        "gopher_repetition": lambda url, text, language: getattr(gopher.filter(text, language), "reason", None),
-        "dirty_words": lambda url, text, language: getattr(dirty.filter(text, language), "reason", None),
+        "gopher_repetition": lambda url, text, language: gopher.apply(text, language).reason,
+        "dirty_words": lambda url, text, language: dirty.apply(text, language).reason,
         "pii": pii_dense,
     }
+
+
+def heuristic_steps(config: CurateConfig) -> list:
+    """The steps of the heuristics stage, as the filter pass builds them (per-language thresholds)."""
+    return [step for step in pass_steps(FILTER, config) if step.stage == "heuristics"]
 
 
 def excerpt(text: str, width: int = 90) -> str:
@@ -92,7 +94,7 @@ def run_filters(documents, config: CurateConfig, extraction_seconds: float) -> N
     total = 0.0
     spent: dict[str, float] = {}
     flagged: dict[str, list] = {}
-    checks = filters(config, {text: len(words(text, lang)) for _url, text, lang in documents})
+    checks = filters(config)
     for url, text, lang in {lang: (u, t, lang) for u, t, lang in documents}.values():  # load segmenters, lists
         for check in checks.values():
             check(url, text, lang)
@@ -116,16 +118,21 @@ def run_filters(documents, config: CurateConfig, extraction_seconds: float) -> N
                 for i, (s, v) in enumerate(kl[lang]) if v]
     print(f"{'token_kl':20s} {n / seconds:9,.0f} {100 * seconds / extraction_seconds:15.1f}% {len(outliers):8d}")
     print(f"{'all together':20s} {n / total:9,.0f} {100 * total / extraction_seconds:15.1f}%")
-    heuristics = DocumentHeuristics(config)
     started = time.perf_counter()
-    for _url, text, lang in documents:
-        heuristics.judge(text, lang)
+    run_steps([Document(text, lang) for _url, text, lang in documents], heuristic_steps(config))
     seconds = time.perf_counter() - started
     print(f"{'heuristics stage':20s} {n / seconds:9,.0f} {100 * seconds / extraction_seconds:15.1f}%  "
           "(repeated lines + Gopher + dirty words, one tokenisation)")
-    job = seconds + spent["pii"] + 2 * spent["token_kl"]  # the KL stage tokenises twice: counts, then divergences
+    # As the job runs them: PII in the extraction pass (words already counted by language ID), then the filter
+    # pass (heuristics and the token bins, the KL itself from the bins against the corpus counts).
+    docs = [Document(text, lang) for _url, text, lang in documents]
+    for doc in docs:
+        doc.words  # noqa: B018 - counted by language ID in the job
+    started = time.perf_counter()
+    run_steps(docs, [PiiDetector(config.pii), *heuristic_steps(config), TokenBins(config.token_kl)])
+    job = time.perf_counter() - started
     print(f"{'as the job runs them':20s} {n / job:9,.0f} {100 * job / extraction_seconds:15.1f}%  "
-          "(heuristics stage + pii + token_kl twice)")
+          "(pii + heuristics stage + token bins)")
 
     print("\nwhat each filter flags alone (three excerpts; counts include planted sample cases):")
     for name, items in flagged.items():
@@ -153,15 +160,15 @@ def run_languages(config: CurateConfig) -> None:
     for line in path.open():
         row = json.loads(line)
         sentences[row["lang"]].append(row["text"])
-    heuristics = DocumentHeuristics(config)
+    heuristics = heuristic_steps(config)
     print("\nreal sentences, 15 a document (one a line), per language: documents dropped and largest signals")
     print(f"{'lang':5s} {'docs':>5s} {'dropped':>8s}  {'max dup5':>8s} {'max top2':>8s} {'max dirty':>9s} "
           f"{'lines cut':>9s}")
     for lang in OFFICIAL:
         docs = ["\n".join(sentences[lang][i:i + 15]) for i in range(0, len(sentences[lang]), 15)]
-        results = [heuristics.judge(doc, lang) for doc in docs]
-        dropped = Counter(v.reason for _, _, v in results if v)
-        signals = [s for _, s, _ in results]
+        results = run_steps([Document(doc, lang) for doc in docs], heuristics)
+        dropped = Counter(doc.reason for doc in results if doc.reason)
+        signals = [doc.signals for doc in results]
         print(f"{lang:5s} {len(docs):5d} {sum(dropped.values()):8d}  "
               f"{max(s['gopher_dup_5gram_char_frac'] for s in signals):8.3f} "
               f"{max(s['gopher_top_2gram_char_frac'] for s in signals):8.3f} "
