@@ -20,7 +20,7 @@ def test_help_lists_input_output_config_and_thresholds(capsys):
         parse_args(["--help"])
     out = capsys.readouterr().out
     for option in ("--input", "--output", "--config", "--master", "--safety.blocklist-domains",
-                   "--record.reject-truncated", "--extraction.timeout-seconds", "--spark.records-per-extract-task"):
+                   "--record.reject-truncated", "--extraction.timeout-seconds", "--spark.records-per-unit"):
         assert option in out, option
 
 

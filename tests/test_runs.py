@@ -29,7 +29,7 @@ from pipeline.spark.curate import CurationRun, RunConflict, run_curation
 SHARDS = [REPO / "sample_data" / "shards" / f"sample-000{i}.warc.gz" for i in (0, 1)]
 INPUT = ",".join(map(str, SHARDS))
 # Small units, so that a run killed in its extraction pass has some units done and some not.
-SMALL_UNITS = ["--spark.records-per-extract-task", "10"]
+SMALL_UNITS = ["--spark.records-per-unit", "10"]
 
 
 def spark_submit() -> str:
@@ -150,11 +150,11 @@ def test_another_config_or_input_is_refused_and_explained(spark, tmp_path):
     assert run._start(expand_inputs(config.io.input)) is None  # a new run: recorded, to be run
     recorded = json.loads((out / "_work" / "run.json").read_text())
     assert recorded["config"]["minhash.threshold"] == 0.8 and recorded["inputs"]["files"] == 1
-    changed = config.updated({"minhash": {"threshold": 0.7}, "spark": {"records_per_extract_task": 50}})
+    changed = config.updated({"minhash": {"threshold": 0.7}, "spark": {"records_per_unit": 50}})
     with pytest.raises(RunConflict) as conflict:
         CurationRun(spark, changed, log=lambda line: None)._start(expand_inputs(config.io.input))
     message = str(conflict.value)
-    assert "minhash.threshold: 0.8 then, 0.7 now" in message and "spark.records_per_extract_task" in message
+    assert "minhash.threshold: 0.8 then, 0.7 now" in message and "spark.records_per_unit" in message
     assert "--overwrite" in message
     more_input = dataclasses.replace(config, io=dataclasses.replace(config.io, input=INPUT))
     with pytest.raises(RunConflict, match="inputs: 1 file"):
@@ -177,7 +177,7 @@ def test_a_folder_that_holds_something_else_is_not_touched(spark, tmp_path):
 
 def test_progress_lines_and_job_descriptions(spark, tmp_path):
     config = dataclasses.replace(CurateConfig(), io=IoConfig(input=str(SHARDS[1]), output=str(tmp_path)),
-                                 spark=SparkConfig(records_per_extract_task=10, progress_seconds=0.5))
+                                 spark=SparkConfig(records_per_unit=10, progress_seconds=0.5))
     lines: list[str] = []
     run_curation(spark, config, log=lines.append)
     assert any(line.startswith("[extract] ") and "records/s" in line and " of " in line for line in lines), lines

@@ -2,7 +2,7 @@
 
 1. ``index`` (per input file): every WARC record's index row, screened (``read``) and its URL checked (``safety``);
 2. ``plan`` (Spark): URL dedup over the whole index, and the surviving records cut into units of work, runs of
-   ``records_per_extract_task`` records of one file;
+   ``records_per_unit`` records of one file;
 3. ``extract`` (per unit): extraction, language ID, PII detection, MinHash signature, line hashes;
 4. ``dedup`` (Spark aggregations over small columns): PII-heavy sites, near duplicates, frequent lines;
 5. ``filter`` (per unit): those decisions applied, line dedup, quality scores, heuristics, token bins;
@@ -231,14 +231,14 @@ class CurationRun:
 
     def _plan(self, paths: list[str]) -> dict:
         """URL dedup over the whole index, then the surviving records of each file cut into units of at most
-        ``records_per_extract_task`` consecutive records (small units keep every core busy to the end and bound
+        ``records_per_unit`` consecutive records (small units keep every core busy to the end and bound
         what a crash costs). Returns the units and their records (per-unit numbers, not per-record data)."""
         describe(self.spark.sparkContext, PLAN, "URL dedup and units of work")
         index = read_pass(self.spark, self.workdir, INDEX)
         deduped = url_dedup_stage(index) if self.config.url_dedup.enabled else index
         files = self.spark.createDataFrame([(source_name(p), f"{i:06d}") for i, p in enumerate(paths)],
                                            "source_file string, file_unit string")
-        per_task = max(self.config.spark.records_per_extract_task, 1)
+        per_task = max(self.config.spark.records_per_unit, 1)
         by_file = Window.partitionBy("source_file").orderBy("source_record").rowsBetween(Window.unboundedPreceding,
                                                                                           Window.currentRow)
         kept_before = F.sum(F.col("stage").isNull().cast("int")).over(by_file) - 1  # this record's place among them
