@@ -38,11 +38,13 @@ def spark_submit() -> str:
     return found
 
 
-def submit(out: Path, master: str, *options: str) -> subprocess.Popen:
-    """``spark-submit --master <master> [options] jobs/curate.py --input <2 shards> --output <out>``, in its own
-    process group (so a test can kill the driver with everything it started)."""
+def submit(out: Path, master: str, *options: str, input_spec: str = INPUT,
+           job_options: tuple[str, ...] = tuple(SMALL_UNITS)) -> subprocess.Popen:
+    """``spark-submit --master <master> [options] jobs/curate.py --input <input> --output <out> [job options]``
+    (by default the two shards in small units), in its own process group (so the driver can be killed with all it
+    started)."""
     command = [spark_submit(), "--master", master, *options, str(REPO / "jobs" / "curate.py"),
-               "--input", INPUT, "--output", str(out), *SMALL_UNITS]
+               "--input", input_spec, "--output", str(out), *job_options]
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
@@ -116,7 +118,7 @@ def test_a_killed_driver_resumes_where_it_stopped(reference, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.parquet")} == before
 
 
-def _executors(session: int) -> list[int]:
+def executors(session: int) -> list[int]:
     """Pids of the executor JVMs started by the job whose process group is ``session``."""
     pids = []
     for entry in Path("/proc").iterdir():
@@ -134,9 +136,9 @@ def _executors(session: int) -> list[int]:
 def test_losing_an_executor_mid_run_costs_nothing(reference, tmp_path):
     out = tmp_path / "executor-lost"
     proc = submit(out, "local-cluster[2,1,1024]", "--conf", "spark.executor.memory=900m")
-    wait_for(lambda: units_done(out, "extract") >= 2 and len(_executors(proc.pid)) == 2,
+    wait_for(lambda: units_done(out, "extract") >= 2 and len(executors(proc.pid)) == 2,
              "extraction on two executors", proc)
-    victim = _executors(proc.pid)[0]
+    victim = executors(proc.pid)[0]
     os.kill(victim, signal.SIGKILL)
     log = finish(proc)
     assert not Path(f"/proc/{victim}").exists()
