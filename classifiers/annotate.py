@@ -378,7 +378,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", required=True, help="Parquet directory (curate's documents/) or JSONL file")
     parser.add_argument("--output", required=True, help="labels JSONL file to write")
-    from pipeline.config import add_dataclass_arguments  # imported late: pipeline.config loads much
+    from pipeline.cli import add_dataclass_arguments  # imported late: pipeline.config loads much
 
     for cls in (ChatConfig, AnnotateConfig):
         add_dataclass_arguments(parser, cls)
@@ -386,7 +386,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.config import dataclass_from_arguments
+    from pipeline.cli import dataclass_from_arguments
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classifiers.wikipedia_fasttext import classification_metrics
-from pipeline.config import add_dataclass_arguments, dataclass_from_arguments
+from pipeline.cli import add_dataclass_arguments, dataclass_from_arguments
 from pipeline.quality.transformer_classifier import (
     CONFIG_FILE,
     HEAD,

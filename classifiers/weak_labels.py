@@ -53,7 +53,7 @@ from lxml import html as lxml_html
 
 from classifiers.train_transformer import read_jsonl
 from classifiers.wikipedia_fasttext import detokenize_wikitext
-from pipeline.config import add_dataclass_arguments, dataclass_from_arguments
+from pipeline.cli import add_dataclass_arguments, dataclass_from_arguments
 from pipeline.encoding import decode_html
 from pipeline.extraction import _MATH_IMAGE, HtmlExtractor
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipeline.config import add_job_arguments, load_job_config
+from pipeline.cli import add_job_arguments, load_job_config
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -1,7 +1,8 @@
 import pytest
 
 from jobs.curate import parse_args
-from pipeline.config import CurateConfig, config_from_arguments
+from pipeline.cli import config_from_arguments
+from pipeline.config import CurateConfig
 from pipeline.stats import build_stats, format_summary
 
 
