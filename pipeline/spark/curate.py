@@ -52,7 +52,7 @@ from pipeline.spark.schema import DOCUMENT_SCHEMA, INDEX_SCHEMA, REJECTED_COLUMN
 from pipeline.spark.stages import pending, rejected, url_dedup_stage
 from pipeline.spark.token_kl_phase import CorpusJudgements, TokenKlPhase
 from pipeline.spark.units import Unit, describe, run_units
-from pipeline.spark.workdir import WorkDir
+from pipeline.spark.workdir import PHASES, WorkDir
 from pipeline.stats import RunStats, build_stats, format_summary, language_table
 from pipeline.warc_reader import source_name
 
@@ -166,6 +166,7 @@ class CurationRun:
         """Check the output folder against this run: start, resume, or (for the same finished run) return its
         statistics. Raises RunConflict when the folder holds something else."""
         identity = run_identity(self.config, paths)
+        self.workdir.run = identity["fingerprint"]
         output = self.workdir.output
         if self.config.io.overwrite and self.workdir.exists(output):
             self.log(f"curate: --overwrite: removing {output}")
@@ -213,11 +214,16 @@ class CurationRun:
         self._phase(WRITE, lambda: self._write(final, len(paths)))
         stats = RunStats.from_dict(self.workdir.read_json(self.workdir.path("stats.json")))
         if not cfg.io.keep_work:
-            self.workdir.remove(self.workdir.work())
-            self.workdir.write_json(self.workdir.work(RUN_FILE), run_identity(cfg, paths))
-            self.workdir.finish_phase(WRITE, {"seconds": self.seconds[WRITE]})
+            self._remove_work_files()
         self.log(format_summary(stats))
         return stats
+
+    def _remove_work_files(self) -> None:
+        """Everything under ``_work/`` but the run's identity and the phase markers, which stay so that the same
+        command run again (even after a crash in here) finds the finished run."""
+        for name in self.workdir.list_names(self.workdir.work()):
+            if name not in (RUN_FILE, PHASES):
+                self.workdir.remove(self.workdir.work(name))
 
     def _index(self, paths: list[str]) -> None:
         cfg, workdir = self.config, self.workdir

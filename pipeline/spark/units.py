@@ -87,7 +87,7 @@ def run_units(spark_context: SparkContext, workdir: WorkDir, phase: str, units: 
             if not workdir.exists(marker):  # a retried task may find units its failed attempt finished
                 started = time.perf_counter()
                 summary = process(unit.id)
-                workdir.write_json(marker, {**summary, "seconds": round(time.perf_counter() - started, 3)})
+                workdir.finish_unit(phase, unit.id, {**summary, "seconds": round(time.perf_counter() - started, 3)})
             counter.add(unit.records)
             yield 1
 

@@ -6,6 +6,7 @@ Layout under ``OUT/_work/`` (names starting with ``_`` or ``.`` are invisible to
 - ``run.json``: the run's identity (config, inputs, versions and their fingerprint), written when it starts;
 - ``<phase>/<unit>.parquet`` and ``<phase>/_done/<unit>.json``: a per-unit pass's output and its completion
   marker (the marker is written after the file, so a file without a marker is rewritten on resume);
+  every marker records the fingerprint of the run's config and inputs (``run.json``);
 - ``<phase>/...`` written by Spark, and ``_phases/<phase>.json``: a Spark phase's output and its marker, written
   after Spark's job commit;
 - ``_checkpoints/``: reliable checkpoints of iterative Spark computations.
@@ -40,9 +41,10 @@ def _fsspec_url(path: str) -> str:
 class WorkDir:
     """Paths and atomic reads and writes under the output folder; pickles to executors (it holds the path)."""
 
-    def __init__(self, output: str):
+    def __init__(self, output: str, run: str = ""):
         output = output.rstrip("/")
         self.output = output if "://" in output else os.path.abspath(output)
+        self.run = run  # the fingerprint of the run's config and inputs, recorded in every marker
         self._fs = None
 
     @property
@@ -52,7 +54,7 @@ class WorkDir:
         return self._fs
 
     def __getstate__(self):
-        return {"output": self.output, "_fs": None}
+        return {"output": self.output, "run": self.run, "_fs": None}
 
     def path(self, *parts: str) -> str:
         """The location of ``parts`` under the output folder, as Spark names it."""
@@ -154,4 +156,7 @@ class WorkDir:
         return self.read_json(self.phase_marker(phase))
 
     def finish_phase(self, phase: str, summary: dict) -> None:
-        self.write_json(self.phase_marker(phase), {"phase": phase, **summary})
+        self.write_json(self.phase_marker(phase), {"phase": phase, "run": self.run, **summary})
+
+    def finish_unit(self, phase: str, unit: str, summary: dict) -> None:
+        self.write_json(self.unit_marker(phase, unit), {"unit": unit, "run": self.run, **summary})
