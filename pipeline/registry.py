@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pipeline.config import CurateConfig, LanguageConfigs
 from pipeline.dedup.line_dedup import LineHashes, LineRemoval
 from pipeline.dedup.minhash import MinHashSignatures, NearDuplicate
-from pipeline.filters.dirty_words import DirtyWords
+from pipeline.filters.dirty_words import AdultSite, DirtyWords, DirtyWordsVerdict
 from pipeline.filters.gopher_repetition import GopherRepetition
 from pipeline.filters.pii import PiiDetector, PiiHeavySite
 from pipeline.filters.repeated_line_content import RepeatedLineContent
@@ -52,13 +52,15 @@ STEPS = (
     StepLine(EXTRACT, PiiDetector, "pii"),
     StepLine(EXTRACT, MinHashSignatures, "minhash"),
     StepLine(EXTRACT, LineHashes, "line_dedup"),
+    StepLine(EXTRACT, DirtyWords, "dirty_words", per_language=True),
     StepLine(FILTER, PiiHeavySite, "pii"),
     StepLine(FILTER, NearDuplicate, "minhash"),
     StepLine(FILTER, LineRemoval, "line_dedup"),
     StepLine(FILTER, QualityScorer, "quality", per_language=True),
+    StepLine(FILTER, AdultSite, "dirty_words"),
     StepLine(FILTER, RepeatedLineContent, "repeated_lines", per_language=True),
     StepLine(FILTER, GopherRepetition, "repetition", per_language=True),
-    StepLine(FILTER, DirtyWords, "dirty_words", per_language=True),
+    StepLine(FILTER, DirtyWordsVerdict, "dirty_words", per_language=True),
     StepLine(FILTER, TokenBins, "token_kl"),
 )
 # The signal in which each stage that shortens kept documents records the bytes it removed.

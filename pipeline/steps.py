@@ -152,17 +152,15 @@ class TextStep(Step):
 
 class DecisionVerdict(Step):
     """The verdict a global phase reached for a document (a PII-heavy site, a near duplicate of a kept document),
-    applied in the pass that follows it: ``doc.decision`` holds ``stage``, ``reason`` and ``detail``. Subclasses
-    name their stage."""
+    applied in the pass that follows it: ``doc.decision["verdicts"]`` maps a stage to the ``reason`` and
+    ``detail`` of its verdict. Subclasses name their stage."""
 
     def __init__(self, config: Any = None):
         self.config = config
 
     def verdict(self, doc: Document) -> Rejection | None:
-        decided = doc.decision
-        if decided.get("stage") == self.stage:
-            return Rejection(decided["reason"], decided.get("detail"))
-        return None
+        decided = doc.decision.get("verdicts", {}).get(self.stage)
+        return Rejection(decided["reason"], decided.get("detail")) if decided else None
 
 
 def _settle(step: Step, doc: Document, outcome: tuple) -> None:

@@ -17,10 +17,22 @@ space between spaced-script tokens and with nothing between unspaced ones (Chine
 the Chinese list then matches wherever the segmenter's word boundaries fall at its start and end, however it was
 cut inside. Overlapping entries count once (the longest at each position).
 
-C4 drops a page on any single listed word, which drops medical, news and literature pages (the English list has
-"urine", "douche", "fondle", "kink"). Here a document is dropped only when it has at least ``min_count`` dirty
-words, at least ``min_distinct`` different ones, *and* more than ``max_rate`` of its words are dirty: an adult page
-repeats many of them, an article mentions a few, a cat shop says "Maine Coon" three times.
+The paper counts dirty words "to filter out adult websites": a decision about a *site*, not about one story. C4
+drops a page on any single listed word, which drops medical, news and literature pages (the English list has
+"urine", "douche", "fondle", "kink"; a report on a sex crime names it). So the counts are evidence, judged in two
+ways:
+
+1. per site (:func:`is_adult_site`): a page is *dirty* with at least ``min_count`` listed words, ``min_distinct``
+   different ones, and more than ``max_rate`` of its words (an adult page repeats many, an article mentions a few,
+   a cat shop says "Maine Coon" three times); the job counts dirty pages per host (a Spark aggregation, as for
+   PII) and drops every page of a site where they are common (``adult_site``), its galleries of few words too;
+2. per page, far stricter (``page_min_*``): a page goes alone (``dirty_words``) only when it uses many different
+   listed words, often, so that an explicit page on a general site still goes, a news, medical or legal page
+   does not.
+
+The counts are made in the extraction pass (:class:`DirtyWords`), before the site aggregation needs them; the
+verdicts come in the filter pass, at the heuristics' place in the paper's order (:class:`AdultSite`,
+:class:`DirtyWordsVerdict`).
 """
 
 from __future__ import annotations
@@ -32,7 +44,7 @@ from dataclasses import dataclass
 import regex
 
 from pipeline.filters.rejection import Rejection
-from pipeline.steps import Document, Step
+from pipeline.steps import DecisionVerdict, Document, Step
 from pipeline.text_tokens import UNKNOWN, dominant_script, is_unspaced, words
 from pipeline.textfiles import SHIPPED, read_list
 
@@ -44,17 +56,31 @@ _LIST_NAMES = {"kn": "kh", "nb": "no", "nn": "no", "tl": "fil", "yi": "yid"}
 
 @dataclass(frozen=True)
 class DirtyWordsConfig:
-    """Options of DirtyWords, with the reason for each default beside it."""
+    """Options of dirty-word counting, with the reason for each default beside it."""
 
-    # Paper: "dirty word" counting removes adult pages that domain block lists miss.
+    # Paper: "dirty word" counting removes adult websites that domain block lists miss.
     enabled: bool = True
-    # Dropped above this share of dirty words: 122 real Wikipedia articles reach 0.54%, a spam porn page ~45%.
-    max_rate: float = 0.01
-    # Fewest dirty words that can drop a document (C4: 1), so one anatomical or slang word never drops an article.
+    # A dirty page (evidence against its site) has at least this many listed words (C4: 1), so one anatomical or
+    # slang word is never evidence.
     min_count: int = 3
-    # Fewest *different* dirty words that can drop a document: a page saying "Maine Coon" three times or naming a
-    # Mr Dick is not an adult page, which uses many of them.
+    # ... at least this many *different* ones: a page saying "Maine Coon" three times or naming a Mr Dick is not
+    # an adult page, which uses many of them.
     min_distinct: int = 2
+    # ... and more than this share of its words: 122 real Wikipedia articles reach 0.54%, a spam porn page ~45%.
+    max_rate: float = 0.01
+    # An adult site has at least this many dirty pages: one or two stories on a news site are not a pattern.
+    site_min_pages: int = 3
+    # ... making at least this share of its pages: a big news site with some crime reports stays.
+    site_min_share: float = 0.3
+    # Count per host name ("www." ignored) rather than per registered domain: one adult blog on a blog host does
+    # not condemn the host's other blogs.
+    per_host: bool = True
+    # A page goes alone only past all three of these: explicit pages use many different listed words, often (the
+    # sample's Chinese adult story: 18 words, 9 different, 1.34%), news on sex crimes few (a brothel story: 10, 3
+    # different, 1.75%; an article on disability and sex: 15, 6 different, 1.01%).
+    page_min_count: int = 10
+    page_min_distinct: int = 7
+    page_min_rate: float = 0.012
     # Folder of <lang>.txt lists (one lower-case entry a line, same names as LDNOOBW v2); "" = the shipped lists.
     lists_dir: str = ""
 
@@ -106,11 +132,18 @@ def _join(tokens: list[str]) -> str:
     return key
 
 
+def is_adult_site(pages: int, dirty_pages: int, config: DirtyWordsConfig = DirtyWordsConfig()) -> bool:
+    """Whether a site with ``pages`` pages, ``dirty_pages`` of them dirty, is an adult site (all its pages go)."""
+    return (config.enabled and dirty_pages >= config.site_min_pages
+            and dirty_pages >= config.site_min_share * pages)
+
+
 class DirtyWords(Step):
-    """Counts list words per document (stage ``heuristics``): signals ``dirty_word_count`` (list words found),
-    ``dirty_word_distinct`` (different ones) and ``dirty_word_rate`` (per word of the text); the verdict rejects
-    ``dirty_words`` when all three thresholds are passed. Holds only its config, so it pickles to Spark workers,
-    which load the lists themselves on first use."""
+    """Counts list words per document (extraction pass; stage ``heuristics``): signals ``dirty_word_count`` (list
+    words found), ``dirty_word_distinct`` (different ones), ``dirty_word_rate`` (per word of the text) and
+    ``dirty_page`` (1 when they make the page evidence against its site). No verdict here: the site's comes from
+    the job's per-site counts, the page's from :class:`DirtyWordsVerdict`. Holds only its config, so it pickles
+    to Spark workers, which load the lists themselves on first use."""
 
     stage = "heuristics"
 
@@ -123,19 +156,39 @@ class DirtyWords(Step):
         return _lexicon(self.config.lists_dir, _list_name(doc.language, doc.text)).matches(tokens)
 
     def signals(self, doc: Document) -> dict[str, float]:
-        found, total = self.found(doc), len(doc.words)
-        return {"dirty_word_count": float(len(found)), "dirty_word_distinct": float(len(set(found))),
-                "dirty_word_rate": len(found) / total if total else 0.0}
+        config, found, total = self.config, self.found(doc), len(doc.words)
+        count, distinct, rate = len(found), len(set(found)), len(found) / total if total else 0.0
+        dirty = count >= max(config.min_count, 1) and distinct >= config.min_distinct and rate > config.max_rate
+        return {"dirty_word_count": float(count), "dirty_word_distinct": float(distinct), "dirty_word_rate": rate,
+                "dirty_page": float(dirty)}
+
+
+class DirtyWordsVerdict(DirtyWords):
+    """Filter pass (stage ``heuristics``): drops a page alone, from its :class:`DirtyWords` signals, only when it
+    passes the strict ``page_min_*`` thresholds: Rejection("dirty_words", "<count>/<words>: <frequent words>")."""
+
+    def signals(self, doc: Document) -> dict[str, float]:
+        return {}  # counted in the extraction pass
 
     def verdict(self, doc: Document) -> Rejection | None:
-        """Rejection("dirty_words", "<count>/<words>: <most frequent words found>") past all thresholds."""
         config, signals = self.config, doc.signals
+        if "dirty_word_count" not in signals:
+            return None
         count = signals["dirty_word_count"]
-        if (config.enabled and count >= max(config.min_count, 1) and signals["dirty_word_rate"] > config.max_rate
-                and signals["dirty_word_distinct"] >= config.min_distinct):
+        if (count >= config.page_min_count and signals["dirty_word_distinct"] >= config.page_min_distinct
+                and signals["dirty_word_rate"] >= config.page_min_rate):
             common = ", ".join(word for word, _ in Counter(self.found(doc)).most_common(5))
-            return Rejection("dirty_words", f"{int(count)}/{len(doc.words)}: {common}")
+            return Rejection("dirty_words", f"{int(count)} listed words, {int(signals['dirty_word_distinct'])} "
+                                            f"different, {signals['dirty_word_rate']:.1%} of words: {common}")
         return None
+
+
+class AdultSite(DecisionVerdict):
+    """Filter pass (stage ``heuristics``): drops every page of a site the job found to be an adult site
+    (:func:`is_adult_site` on its per-site counts of dirty pages; ``adult_site``, detail: the site and its
+    counts)."""
+
+    stage = "heuristics"
 
 
 def _list_name(language: str | None, text: str) -> str:

@@ -2,8 +2,10 @@
 aggregations over small columns of the extraction pass's output (never the page text):
 
 1. ``pii_sites``: PII-dense documents counted per site; the sites where they are common (PII-heavy) are removed;
-2. ``minhash``: near duplicates among the rest, from the MinHash signatures (per language by default);
-3. ``lines``: lines found in more than 6 documents of a bucket, among the documents still kept.
+2. ``adult_sites``: dirty pages counted per site; the sites where they are common are adult sites (their pages
+   are dropped at the heuristics' place in the filter pass);
+3. ``minhash``: near duplicates among the rest, from the MinHash signatures (per language by default);
+4. ``lines``: lines found in more than 6 documents of a bucket, among the documents still kept.
 
 Each step writes its result under ``_work/dedup/`` with a marker, so a crash redoes only the step it hit; the
 decisions are then written per unit (``decisions/unit=<unit>/``), where the filter pass's task of that unit reads
@@ -21,37 +23,38 @@ from pyspark.sql import functions as F
 
 from pipeline.config import CurateConfig
 from pipeline.dedup.minhash import MinHashConfig, band_keys, lsh_params
-from pipeline.filters.pii import PiiConfig, is_pii_heavy_domain
+from pipeline.filters.dirty_words import is_adult_site
+from pipeline.filters.pii import is_pii_heavy_domain
 from pipeline.registry import EXTRACT, enabled
 from pipeline.spark.dedup_stages import _group_column, candidate_edges, connected_components, line_removals
 from pipeline.spark.passes import DEDUP, read_pass
 from pipeline.spark.units import describe
 from pipeline.spark.workdir import WorkDir
 
-DECISION_COLUMNS = ["id", "unit", "stage", "reason", "detail", "removed_lines"]
 
-
-def site_column(config: PiiConfig):
-    """The site a document's PII is counted for: its host without ``www.`` (or its registered domain)."""
+def site_column(per_host: bool):
+    """The site a document counts for: its host without ``www.`` (or its registered domain)."""
     host = F.regexp_replace(F.col("host"), r"^www\.", "")
-    site = F.coalesce(host, F.col("domain")) if config.per_host else F.coalesce(F.col("domain"), host)
+    site = F.coalesce(host, F.col("domain")) if per_host else F.coalesce(F.col("domain"), host)
     return F.coalesce(site, F.lit(""))
 
 
-def pii_heavy_sites(docs: DataFrame, config: PiiConfig) -> DataFrame:
-    """``(site, documents, dense)`` of every PII-heavy site (:func:`is_pii_heavy_domain` on the per-site counts
-    of documents and of PII-dense documents): one row per site reaches Python, no document does."""
-    per_site = docs.groupBy(F.col("_site").alias("site")).agg(
+def condemned_sites(docs: DataFrame, per_host: bool, signal: str, condemned: Callable[[int, int], bool]
+                    ) -> DataFrame:
+    """``(site, documents, flagged)`` of every site that ``condemned(documents, flagged)`` removes, where
+    ``flagged`` counts its documents whose ``signal`` is 1 (PII-dense pages, dirty pages): one row per site
+    reaches Python, no document does."""
+    per_site = docs.groupBy(site_column(per_host).alias("site")).agg(
         F.count(F.lit(1)).cast("long").alias("documents"),
-        F.sum(F.coalesce(F.col("signals")["pii_dense"], F.lit(0.0))).cast("long").alias("dense"),
+        F.sum(F.coalesce(F.col("signals")[signal], F.lit(0.0))).cast("long").alias("flagged"),
     )
 
-    def heavy(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def judge(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            rows = [r for r in batch.to_pylist() if is_pii_heavy_domain(r["documents"], r["dense"], config)]
+            rows = [r for r in batch.to_pylist() if condemned(r["documents"], r["flagged"])]
             yield pa.RecordBatch.from_pylist(rows, schema=batch.schema)
 
-    return per_site.where(F.col("dense") > 0).mapInArrow(heavy, per_site.schema)
+    return per_site.where(F.col("flagged") > 0).mapInArrow(judge, per_site.schema)
 
 
 def near_duplicate_removals(signed: DataFrame, config: MinHashConfig) -> DataFrame:
@@ -96,24 +99,37 @@ class DedupPhase:
             self.workdir.finish_phase(marker, {})
         return self.spark.read.schema(result.schema).parquet(path)
 
+    def _site_decisions(self, docs: DataFrame, name: str, per_host: bool, signal: str,
+                        condemned: Callable[[int, int], bool], stage: str, reason: str, what: str
+                        ) -> tuple[DataFrame, DataFrame]:
+        """Decision rows for every document of a condemned site, and the documents of the other sites (broadcast
+        joins: the site table is small)."""
+        sites = F.broadcast(self._step(name, lambda: condemned_sites(docs, per_host, signal, condemned)))
+        on_site = site_column(per_host) == sites["site"]
+        decided = docs.join(sites, on_site).select(
+            "id", "unit", F.lit(stage).alias("stage"), F.lit(reason).alias("reason"),
+            F.format_string(f"%s: %d of %d documents {what}", "site", "flagged", "documents").alias("detail"),
+            F.lit(None).cast("array<long>").alias("removed_lines"))
+        return decided, docs.join(sites, on_site, "left_anti")
+
     def run(self) -> None:
         cfg = self.config
-        extracted = read_pass(self.spark, self.workdir, EXTRACT)
-        docs = (extracted.where(F.col("stage").isNull())
-                .withColumn("unit", F.regexp_extract(F.input_file_name(), r"([^/]+)\.parquet$", 1))
-                .withColumn("_site", site_column(cfg.pii)))
-        empty = self.spark.createDataFrame([], "site string, documents long, dense long")
-        sites = self._step("pii_sites", lambda: pii_heavy_sites(docs, cfg.pii) if cfg.pii.remove_heavy_domains
-                           else empty)
-        # Documents of PII-heavy sites go first (the paper's order); a broadcast join, the site table is small.
-        with_site = docs.join(F.broadcast(sites.withColumnRenamed("site", "_site")), "_site", "left")
-        pii_rows = with_site.where(F.col("documents").isNotNull()).select(
-            "id", "unit", F.lit("pii").alias("stage"), F.lit("pii_heavy_domain").alias("reason"),
-            F.format_string("%s: %d of %d documents PII-dense", F.col("_site"), F.col("dense"),
-                            F.col("documents")).alias("detail"),
-            F.lit(None).cast("array<long>").alias("removed_lines"))
-        kept = with_site.where(F.col("documents").isNull())
-        decisions = [pii_rows]
+        docs = (read_pass(self.spark, self.workdir, EXTRACT).where(F.col("stage").isNull())
+                .withColumn("unit", F.regexp_extract(F.input_file_name(), r"([^/]+)\.parquet$", 1)))
+        decisions = []
+        if cfg.pii.remove_heavy_domains:
+            # PII-heavy sites go first (the paper's order): dedup runs on the rest.
+            pii, docs = self._site_decisions(docs, "pii_sites", cfg.pii.per_host, "pii_dense",
+                                             lambda n, dense: is_pii_heavy_domain(n, dense, cfg.pii),
+                                             "pii", "pii_heavy_domain", "PII-dense")
+            decisions.append(pii)
+        if enabled(cfg, "dirty_words"):
+            # An adult site is a heuristic verdict (after dedup in the paper's order), counted over the same pages.
+            adult, _ = self._site_decisions(docs, "adult_sites", cfg.dirty_words.per_host, "dirty_page",
+                                            lambda n, dirty: is_adult_site(n, dirty, cfg.dirty_words),
+                                            "heuristics", "adult_site", "with dirty words")
+            decisions.append(adult)
+        kept = docs
         if enabled(cfg, "minhash"):
             signed = kept.where(F.col("minhash").isNotNull()).select(
                 "id", _group_column(cfg.minhash.group_by).alias("group"), "fetch_time",
@@ -128,7 +144,9 @@ class DedupPhase:
             decisions.append(lines.join(kept.select("id", "unit"), "id").select(
                 "id", "unit", *[F.lit(None).cast("string").alias(c) for c in ("stage", "reason", "detail")],
                 "removed_lines"))
-        union = decisions[0]
-        for more in decisions[1:]:
+        empty = self.spark.createDataFrame([], "id string, unit string, stage string, reason string, "
+                                               "detail string, removed_lines array<long>")
+        union = empty
+        for more in decisions:
             union = union.unionByName(more)
         self._step("decisions", lambda: union.repartition("unit"), partition_by="unit")

@@ -115,9 +115,17 @@ def extract_unit(workdir: WorkDir, unit: str, config: CurateConfig) -> dict:
 
 
 def _decisions(workdir: WorkDir, unit: str) -> dict[str, dict]:
-    """The dedup phase's decisions about the documents of one unit, by id."""
+    """The dedup phase's decisions about the documents of one unit, by id: ``verdicts`` (stage -> reason and
+    detail) and ``removed_lines``."""
     table = workdir.read_parquet(workdir.work(DEDUP, "decisions", f"unit={unit}"))
-    return {row.pop("id"): row for row in table.to_pylist()} if table is not None else {}
+    decisions: dict[str, dict] = {}
+    for row in table.to_pylist() if table is not None else ():
+        decision = decisions.setdefault(row["id"], {"verdicts": {}, "removed_lines": None})
+        if row["stage"]:
+            decision["verdicts"][row["stage"]] = {"reason": row["reason"], "detail": row["detail"]}
+        if row["removed_lines"]:
+            decision["removed_lines"] = row["removed_lines"]
+    return decisions
 
 
 def filter_unit(workdir: WorkDir, unit: str, config: CurateConfig) -> dict:
