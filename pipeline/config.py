@@ -22,19 +22,11 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.dedup.line_dedup import LineDedupConfig
-from pipeline.dedup.minhash import MinHashConfig
 from pipeline.dedup.url_dedup import UrlDedupConfig
 from pipeline.extraction import ExtractionConfig
-from pipeline.filters.dirty_words import DirtyWordsConfig
-from pipeline.filters.gopher_repetition import GopherRepetitionConfig
-from pipeline.filters.pii import PiiConfig
-from pipeline.filters.repeated_line_content import RepeatedLineContentConfig
-from pipeline.filters.token_kl import TokenKlConfig
 from pipeline.filters.url_safety import SafetyConfig
 from pipeline.filters.warc_record import RecordConfig
-from pipeline.language_id import LanguageIdConfig
-from pipeline.quality.scoring import QualityConfig
+from pipeline.registry import PER_LANGUAGE_SECTIONS, step_sections
 from pipeline.textfiles import shipped
 
 if sys.version_info >= (3, 11):
@@ -42,8 +34,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-# Sections the document filters read per language (others are global: a per-language value would be ignored).
-PER_LANGUAGE_SECTIONS = ("repeated_lines", "repetition", "dirty_words", "token_kl", "quality")
 
 # Relative to the working directory: `spark-submit jobs/curate.py` is run from the repository root.
 SAMPLE_INPUT = "sample_data/shards/*.warc.gz"
@@ -81,27 +71,8 @@ class SparkConfig:
     progress_seconds: float = 15.0
 
 
-@dataclass(frozen=True)
-class CurateConfig:
-    io: IoConfig = field(default_factory=IoConfig)
-    record: RecordConfig = field(default_factory=RecordConfig)
-    safety: SafetyConfig = field(default_factory=SafetyConfig)
-    url_dedup: UrlDedupConfig = field(default_factory=UrlDedupConfig)
-    extraction: ExtractionConfig = field(default_factory=ExtractionConfig)
-    language_id: LanguageIdConfig = field(default_factory=LanguageIdConfig)
-    minhash: MinHashConfig = field(default_factory=MinHashConfig)
-    line_dedup: LineDedupConfig = field(default_factory=LineDedupConfig)
-    pii: PiiConfig = field(default_factory=PiiConfig)
-    quality: QualityConfig = field(default_factory=QualityConfig)
-    repeated_lines: RepeatedLineContentConfig = field(default_factory=RepeatedLineContentConfig)
-    repetition: GopherRepetitionConfig = field(default_factory=GopherRepetitionConfig)
-    dirty_words: DirtyWordsConfig = field(default_factory=DirtyWordsConfig)
-    token_kl: TokenKlConfig = field(default_factory=TokenKlConfig)
-    spark: SparkConfig = field(default_factory=SparkConfig)
-    # {language: {section: {field: value}}} from [languages.<lang>.<section>] tables, over the shipped defaults.
-    languages: dict[str, dict[str, dict[str, typing.Any]]] = field(default_factory=dict)
-    # {domain: {section: {field: value}}} from [domains.<domain>.<section>] tables (domains: code, reasoning).
-    domains: dict[str, dict[str, dict[str, typing.Any]]] = field(default_factory=dict)
+class _Sections:
+    """The behaviour of :class:`CurateConfig`; its fields (one per section) are listed below it."""
 
     @classmethod
     def from_toml(cls, path: str | Path) -> CurateConfig:
@@ -137,6 +108,26 @@ class CurateConfig:
             overrides = _merged_tables(shipped_defaults(kind), getattr(self, kind), kind).get(name or "", {})
             config = config.updated(overrides) if overrides else config
         return config
+
+
+# The sections: reading, safety, URL dedup and extraction (the record-level stages), then one per registered step
+# (pipeline/registry.py, in pass order), the Spark knobs, and the per-language and per-domain tables.
+_CORE_SECTIONS = {"io": IoConfig, "record": RecordConfig, "safety": SafetyConfig, "url_dedup": UrlDedupConfig,
+                  "extraction": ExtractionConfig}
+CurateConfig = dataclasses.make_dataclass(
+    "CurateConfig",
+    [(name, cls, field(default_factory=cls))
+     for name, cls in {**_CORE_SECTIONS, **step_sections(), "spark": SparkConfig}.items()]
+    + [
+        # {language: {section: {field: value}}} from [languages.<lang>.<section>] tables, over the shipped defaults.
+        ("languages", dict, field(default_factory=dict)),
+        # {domain: {section: {field: value}}} from [domains.<domain>.<section>] tables (domains: code, reasoning).
+        ("domains", dict, field(default_factory=dict)),
+    ],
+    bases=(_Sections,), frozen=True,
+    namespace={"__doc__": "Every setting of the job, one section per stage or step, with the paper's defaults."},
+)
+CurateConfig.__module__ = __name__  # for pickling to Spark workers
 
 
 @functools.cache

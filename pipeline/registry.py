@@ -7,17 +7,19 @@ quality, heuristics, token-distribution KL. The job runs them in a few passes ov
 :mod:`pipeline.spark.curate`): the *extract* pass (extraction and every per-document step that needs no corpus-wide
 result), the *filter* pass after the global dedup decisions, and the *judge* pass after the corpus token statistics.
 
-Adding a document filter is one file and one line: write a :class:`pipeline.steps.Step` subclass with its config
-dataclass (``pipeline/filters/<name>.py``), add the config as a section of :class:`pipeline.config.CurateConfig`,
-and add a :class:`StepLine` to :data:`STEPS` below, where its place in the list is its place in its pass.
+Adding a document filter is one file and one line (README, "Adding a filter"): a :class:`pipeline.steps.Step`
+subclass whose constructor takes its config dataclass (``pipeline/filters/<name>.py``, with its paper reference
+and its defaults), and a :class:`StepLine` in :data:`STEPS` below, whose place in the list is its place in its
+pass. The line's section becomes a section of :class:`pipeline.config.CurateConfig`, so ``--<section>.<field>``
+options and ``[<section>]`` TOML tables exist for it without another edit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import functools
+import inspect
+from dataclasses import dataclass, is_dataclass
 
-from pipeline.config import CurateConfig, LanguageConfigs
 from pipeline.dedup.line_dedup import LineHashes, LineRemoval
 from pipeline.dedup.minhash import MinHashSignatures, NearDuplicate
 from pipeline.filters.dirty_words import AdultSite, DirtyWords, DirtyWordsVerdict
@@ -26,8 +28,8 @@ from pipeline.filters.pii import PiiDetector, PiiHeavySite
 from pipeline.filters.repeated_line_content import RepeatedLineContent
 from pipeline.filters.token_kl import TokenBins
 from pipeline.language_id import LanguageIdentifier
-from pipeline.quality.scoring import QualityScorer, document_domain
-from pipeline.steps import Document, Step
+from pipeline.quality.scoring import QualityScorer
+from pipeline.steps import Step
 
 # Every stage, in the paper's order: a rejected document names the first stage that dropped it.
 STAGES = ("read", "safety", "url_dedup", "extract", "language_id", "pii", "minhash_dedup", "line_dedup", "quality",
@@ -37,14 +39,20 @@ EXTRACT, FILTER = "extract", "filter"
 
 @dataclass(frozen=True)
 class StepLine:
-    """One step of a pass: its class (built from its config section, the only constructor argument), the
-    section (whose ``enabled = false`` leaves the step out) and whether its thresholds are set per language (and,
-    for pages the code/reasoning classifiers flag, per domain)."""
+    """One step of a pass: its class, built from its config section (the constructor's only argument), and
+    whether its thresholds are set per language (and, for pages the code/reasoning classifiers flag, per domain).
+    A section whose config has ``enabled = false`` leaves its steps out."""
 
     pass_name: str
     step: type[Step]
     section: str
     per_language: bool = False
+
+    @property
+    def config_class(self) -> type | None:
+        """The config dataclass of the step: the type of its constructor's default ``config``."""
+        default = inspect.signature(self.step).parameters["config"].default
+        return type(default) if is_dataclass(default) else None
 
 
 STEPS = (
@@ -61,53 +69,23 @@ STEPS = (
     StepLine(FILTER, RepeatedLineContent, "repeated_lines", per_language=True),
     StepLine(FILTER, GopherRepetition, "repetition", per_language=True),
     StepLine(FILTER, DirtyWordsVerdict, "dirty_words", per_language=True),
-    StepLine(FILTER, TokenBins, "token_kl"),
+    StepLine(FILTER, TokenBins, "token_kl", per_language=True),
 )
 # The signal in which each stage that shortens kept documents records the bytes it removed.
 TRIM_SIGNALS = {line.step.stage: line.step.trimmed_signal for line in STEPS if getattr(line.step, "trimmed_signal", "")}
+# Sections a document filter reads per language (the others are global: a per-language value would be ignored).
+PER_LANGUAGE_SECTIONS = tuple(dict.fromkeys(line.section for line in STEPS if line.per_language))
 
 
-def enabled(config: CurateConfig, section: str) -> bool:
-    return getattr(getattr(config, section), "enabled", True)
-
-
-def pass_steps(pass_name: str, config: CurateConfig, lines: Sequence[StepLine] = STEPS) -> list[Step]:
-    """The steps of one pass, in order, built from ``config``."""
-    steps: list[Step] = []
-    for line in lines:
-        if line.pass_name != pass_name or not enabled(config, line.section):
-            continue
-        steps.append(PerLanguage(line, config) if line.per_language else line.step(getattr(config, line.section)))
-    return steps
-
-
-class PerLanguage(Step):
-    """A step with its thresholds per language: each document is handled by the step built from its own
-    config (:meth:`CurateConfig.for_language`: its language's section, and its domain's when the code or
-    reasoning classifier flagged it), built once per (language, domain) in each worker."""
-
-    def __init__(self, line: StepLine, config: CurateConfig):
-        self.line, self.configs = line, LanguageConfigs(config)
-        self.domain_threshold = config.quality.domain_threshold
-        self.stage, self.trimmed_signal = line.step.stage, getattr(line.step, "trimmed_signal", "")
-        self._steps: dict[tuple[str, str | None], Step] = {}
-
-    def _step(self, doc: Document) -> Step:
-        key = (doc.language or "", document_domain(doc.scores, self.domain_threshold))
-        if key not in self._steps:
-            self._steps[key] = self.line.step(getattr(self.configs(*key), self.line.section))
-        return self._steps[key]
-
-    def outcomes(self, docs: Sequence[Document]) -> list[tuple]:
-        groups: dict[int, list[int]] = {}
-        steps = [self._step(doc) for doc in docs]
-        for i, step in enumerate(steps):
-            groups.setdefault(id(step), []).append(i)
-        results: list[tuple] = [()] * len(docs)
-        for members in groups.values():
-            for i, outcome in zip(members, steps[members[0]].outcomes([docs[i] for i in members]), strict=True):
-                results[i] = outcome
-        return results
-
-    def verdict(self, doc: Document):
-        return self._step(doc).verdict(doc)
+@functools.cache
+def step_sections() -> dict[str, type]:
+    """The config section of every registered step and its dataclass, in the order the steps come."""
+    sections: dict[str, type] = {}
+    for line in STEPS:
+        if line.section not in sections and line.config_class is not None:
+            sections[line.section] = line.config_class
+    missing = {line.section for line in STEPS} - set(sections)
+    if missing:
+        raise TypeError(f"no step of section(s) {sorted(missing)} declares its config class as the default of its "
+                        "constructor's 'config' argument")
+    return sections

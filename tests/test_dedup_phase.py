@@ -16,8 +16,8 @@ from pipeline.filters.dirty_words import DirtyWords
 from pipeline.filters.pii import PiiDetector
 from pipeline.registry import EXTRACT, FILTER
 from pipeline.spark.dedup_phase import DedupPhase
-from pipeline.spark.passes import EXTRACT_PASS_SCHEMA, document_batches, filter_unit, unit_file
 from pipeline.spark.stages import arrow_schema
+from pipeline.spark.unit_tasks import EXTRACT_PASS_SCHEMA, document_batches, filter_unit, unit_file
 from pipeline.spark.workdir import WorkDir
 from pipeline.steps import Document
 

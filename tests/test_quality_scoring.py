@@ -11,8 +11,9 @@ from conftest import FIXTURES, REPO
 
 from classifiers import wikipedia_fasttext
 from pipeline.config import CurateConfig
+from pipeline.passes import pass_steps
 from pipeline.quality.scoring import QualityConfig, QualityScorer, document_domain, named_values
-from pipeline.registry import FILTER, pass_steps
+from pipeline.registry import FILTER
 from pipeline.steps import Document, run_steps
 
 WIKITEXT_LEADS = FIXTURES / "quality" / "wikitext2_leads.txt"

@@ -14,9 +14,9 @@ from conftest import FIXTURES
 from pipeline.config import CurateConfig
 from pipeline.filters.token_kl import TokenBins, TokenKl, TokenKlConfig, TokenKlJudge
 from pipeline.registry import FILTER
-from pipeline.spark.passes import FILTER_PASS_SCHEMA, JUDGE, document_batches, judge_unit, unit_file
 from pipeline.spark.stages import arrow_schema
 from pipeline.spark.token_kl_phase import CorpusJudgements, TokenKlPhase
+from pipeline.spark.unit_tasks import FILTER_PASS_SCHEMA, JUDGE, document_batches, judge_unit, unit_file
 from pipeline.spark.workdir import WorkDir
 from pipeline.steps import Document
 

@@ -36,7 +36,10 @@ from pipeline.filters.url_safety import UrlSafetyFilter
 from pipeline.inputs import expand_inputs
 from pipeline.registry import EXTRACT, FILTER, STAGES, TRIM_SIGNALS
 from pipeline.spark.dedup_phase import DedupPhase
-from pipeline.spark.passes import (
+from pipeline.spark.schema import DOCUMENT_SCHEMA, INDEX_SCHEMA, REJECTED_COLUMNS
+from pipeline.spark.stages import pending, rejected, url_dedup_stage
+from pipeline.spark.token_kl_phase import CorpusJudgements, TokenKlPhase
+from pipeline.spark.unit_tasks import (
     DEDUP,
     INDEX,
     JUDGE,
@@ -48,9 +51,6 @@ from pipeline.spark.passes import (
     read_folder,
     read_pass,
 )
-from pipeline.spark.schema import DOCUMENT_SCHEMA, INDEX_SCHEMA, REJECTED_COLUMNS
-from pipeline.spark.stages import pending, rejected, url_dedup_stage
-from pipeline.spark.token_kl_phase import CorpusJudgements, TokenKlPhase
 from pipeline.spark.units import Unit, describe, run_units
 from pipeline.spark.workdir import PHASES, WorkDir
 from pipeline.stats import RunStats, build_stats, format_summary, language_table

@@ -25,9 +25,10 @@ from pipeline.config import CurateConfig
 from pipeline.dedup.minhash import MinHashConfig, band_keys, lsh_params
 from pipeline.filters.dirty_words import is_adult_site
 from pipeline.filters.pii import is_pii_heavy_domain
-from pipeline.registry import EXTRACT, enabled
+from pipeline.passes import enabled
+from pipeline.registry import EXTRACT
 from pipeline.spark.dedup_stages import _group_column, candidate_edges, connected_components, line_removals
-from pipeline.spark.passes import DEDUP, read_pass
+from pipeline.spark.unit_tasks import DEDUP, read_pass
 from pipeline.spark.units import describe
 from pipeline.spark.workdir import WorkDir
 

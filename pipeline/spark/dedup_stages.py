@@ -19,8 +19,8 @@ from pyspark.sql.types import StructType
 
 from pipeline.dedup.line_dedup import LineDedupConfig, LineHashes, LineRemoval, bucket_count, bucket_of
 from pipeline.dedup.minhash import MinHashConfig, MinHasher, band_keys, lsh_params
-from pipeline.spark.passes import document_batches, rows_of
 from pipeline.spark.schema import EXTRACT_ARTIFACTS, EXTRACTED_SCHEMA
+from pipeline.spark.unit_tasks import document_batches, rows_of
 
 LINE_SCHEMA = "group string, bucket int, line_hash long, id string"
 

@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 from pipeline.config import CurateConfig, LanguageConfigs, shipped_defaults
 from pipeline.filters.token_kl import GroupJudgement, TokenKlConfig, kl_divergence, length_fit, outlier_threshold
 from pipeline.registry import FILTER
-from pipeline.spark.passes import TOKEN_KL, read_pass
+from pipeline.spark.unit_tasks import TOKEN_KL, read_pass
 from pipeline.spark.units import describe
 from pipeline.spark.workdir import WorkDir
 

@@ -36,7 +36,8 @@ from pipeline.filters.pii import PiiDetector  # noqa: E402
 from pipeline.filters.repeated_line_content import RepeatedLineContent  # noqa: E402
 from pipeline.filters.token_kl import TokenBins, TokenKl  # noqa: E402
 from pipeline.language_id import LanguageIdentifier  # noqa: E402
-from pipeline.registry import FILTER, pass_steps  # noqa: E402
+from pipeline.passes import pass_steps  # noqa: E402
+from pipeline.registry import FILTER  # noqa: E402
 from pipeline.steps import Document, run_steps  # noqa: E402
 
 OFFICIAL = ("en", "de", "fr", "it", "pt", "hi", "es", "th", "zh", "ja")

@@ -23,8 +23,9 @@ from pyspark.sql.types import StructType
 from pipeline.config import CurateConfig
 from pipeline.filters.token_kl import TokenKlJudge
 from pipeline.filters.url_safety import UrlSafetyFilter
+from pipeline.passes import pass_steps
 from pipeline.record_steps import extract_documents, index_warc, screen_url
-from pipeline.registry import EXTRACT, FILTER, pass_steps
+from pipeline.registry import EXTRACT, FILTER
 from pipeline.spark.schema import EXTRACT_ARTIFACTS, EXTRACTED_SCHEMA, FILTER_ARTIFACTS, INDEX_SCHEMA
 from pipeline.spark.stages import arrow_schema, to_batches
 from pipeline.spark.workdir import WorkDir
