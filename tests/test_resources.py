@@ -24,7 +24,7 @@ safety = UrlSafetyFilter.from_config(CurateConfig().safety)
 print(safety.check("http://www.pornhub.com/x", "www.pornhub.com").reason)
 print(safety.check("http://example.com/sex-videos-xxx", "example.com").reason)
 print(sorted(shipped_defaults("domains")))
-print(DirtyWords().apply("porn porn sex sex xxx", "en").reason)
+print(DirtyWords().apply("porn porn sex sex xxx", "en").signals["dirty_page"])
 print(FastTextClassifier().score(["The river rises in the Alps and flows into the North Sea."])[0] > 0)
 print(read_classifier_config("code_minilm")["format"])
 """
@@ -40,5 +40,5 @@ def test_resources_load_from_a_zipped_package(tmp_path):
     proc = subprocess.run([sys.executable, "-c", f"ZIP = {str(archive)!r}\n{PROBE}"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split("\n")[:6] == ["blocked_domain", "banned_url_word", "['code']", "dirty_words", "True",
+    assert proc.stdout.split("\n")[:6] == ["blocked_domain", "banned_url_word", "['code']", "1.0", "True",
                                            "head"]
