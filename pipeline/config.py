@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import sys
 import types
 import typing
@@ -50,6 +51,9 @@ class IoConfig:
     output: str = "out"
     # Also write every rejected record with its stage and reason.
     write_rejected: bool = True
+    # Keep the text of rejected documents (from extraction on) in rejected/, so drops can be read; false for a
+    # smaller output (their signals and verdicts stay).
+    rejected_text: bool = True
     # Start over in an output directory that holds a finished or half-finished run (else: resume or refuse).
     overwrite: bool = False
     # Keep _work/ (every pass's per-unit files) after the run finishes; by default it is deleted then.
@@ -128,6 +132,35 @@ CurateConfig = dataclasses.make_dataclass(
     namespace={"__doc__": "Every setting of the job, one section per stage or step, with the paper's defaults."},
 )
 CurateConfig.__module__ = __name__  # for pickling to Spark workers
+
+
+def to_toml(config: CurateConfig, header: str = "") -> str:
+    """``config`` as a TOML file that :meth:`CurateConfig.from_toml` reads back to an equal config (``header``: a
+    comment put first)."""
+    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+
+    def value(item) -> str:
+        if isinstance(item, bool):
+            return "true" if item else "false"
+        if isinstance(item, (tuple, list)):
+            return "[" + ", ".join(value(v) for v in item) + "]"
+        if isinstance(item, float):
+            return repr(item)
+        if isinstance(item, int):
+            return str(item)
+        return json.dumps(item, ensure_ascii=False)  # a TOML basic string: JSON's escapes are TOML's
+
+    def table(name: str, values: dict) -> None:
+        lines.extend(["", f"[{name}]", *(f"{key} = {value(item)}" for key, item in values.items())])
+
+    for section in dataclasses.fields(config):
+        if section.name in ("languages", "domains"):
+            for name, tables in getattr(config, section.name).items():
+                for inner, values in tables.items():
+                    table(f"{section.name}.{json.dumps(name)}.{inner}", values)
+        else:
+            table(section.name, dataclasses.asdict(getattr(config, section.name)))
+    return "\n".join(lines).lstrip("\n") + "\n"
 
 
 @functools.cache

@@ -34,6 +34,8 @@ class RunStats:
     languages: dict[str, dict] = field(default_factory=dict)
     # wall seconds of each phase of the job (of the attempt that finished it, when the run was resumed)
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    # versions of the project, its main libraries and the model files the run used
+    versions: dict[str, str] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:

@@ -45,13 +45,10 @@ def manifest():
 
 
 @pytest.fixture(scope="module")
-def sample_run(spark, tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample_run")
-    stats = run_curation(spark, _config(str(SHARDS / "*.warc.gz"), out), log=lambda line: None)
-    documents = {r["id"]: r.asDict() for r in spark.read.parquet(str(out / "documents")).collect()}
-    rejected = {r["id"]: r.asDict() for r in spark.read.parquet(str(out / "rejected")).collect()}
-    return stats, documents, rejected, out
-
+def sample_run(sample_output):
+    """The run on the sample shards (conftest): statistics, kept and rejected rows by id (``signals`` and ``scores``
+    as dicts of the values each row has), output folder."""
+    return sample_output
 
 def test_accounting_balances_on_the_sample_shards(sample_run, manifest):
     stats, documents, rejected, out = sample_run

@@ -7,7 +7,7 @@ import dataclasses
 import json
 
 import pytest
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, output_rows
 
 from classifiers import wikipedia_fasttext
 from pipeline.config import CurateConfig
@@ -98,6 +98,6 @@ def test_the_curate_job_loads_a_trained_model_and_filters_by_it(spark, tiny_mode
     assert stats.balanced
     quality_stats = next(s for s in stats.stages if s.stage == "quality")
     assert quality_stats.docs_in >= 20 and quality_stats.rejected.get("low_quality_score", 0) >= 1
-    kept = spark.read.parquet(str(tmp_path / "documents")).collect()
+    kept = output_rows(tmp_path / "documents").values()
     assert all(row["scores"]["wikipedia_fasttext"] >= 0.5 for row in kept if row["language"] == "en")
     assert any(row["language"] != "en" and "wikipedia_fasttext" not in row["scores"] for row in kept)

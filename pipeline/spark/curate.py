@@ -25,18 +25,22 @@ import importlib.metadata
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from pipeline.config import CurateConfig
+from pipeline.config import CurateConfig, to_toml
 from pipeline.filters.token_kl import TokenKlJudge
 from pipeline.filters.url_safety import UrlSafetyFilter
 from pipeline.inputs import expand_inputs
+from pipeline.language_id import default_model_path
+from pipeline.quality.fasttext_classifier import SHIPPED_MODEL
 from pipeline.registry import EXTRACT, FILTER, STAGES, TRIM_SIGNALS
 from pipeline.spark.dedup_phase import DedupPhase
-from pipeline.spark.schema import DOCUMENT_SCHEMA, INDEX_SCHEMA, REJECTED_COLUMNS
+from pipeline.spark.outputs import DOCUMENTS, REJECTED, as_rejected, map_keys, write_outputs
+from pipeline.spark.schema import INDEX_SCHEMA
 from pipeline.spark.stages import pending, rejected, url_dedup_stage
 from pipeline.spark.token_kl_phase import CorpusJudgements, TokenKlPhase
 from pipeline.spark.unit_tasks import (
@@ -54,6 +58,7 @@ from pipeline.spark.unit_tasks import (
 from pipeline.spark.units import Unit, describe, run_units
 from pipeline.spark.workdir import PHASES, WorkDir
 from pipeline.stats import RunStats, build_stats, format_summary, language_table
+from pipeline.textfiles import shipped
 from pipeline.warc_reader import source_name
 
 WRITE = "write"
@@ -84,12 +89,32 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+def _file_digest(read: Callable[[], bytes]) -> str:
+    try:
+        return "sha256:" + hashlib.sha256(read()).hexdigest()[:16]
+    except (OSError, ModuleNotFoundError) as exc:
+        return f"unavailable ({type(exc).__name__})"
+
+
+def run_versions(config: CurateConfig) -> dict[str, str]:
+    """The versions that decide what a run computes: the project, its main libraries and the model files."""
+    versions = {name: _version(name) for name in ("llama3-curation", "trafilatura", "fastwarc", "fasttext-numpy2",
+                                                  "pyspark")}
+    lid = config.language_id.model_path
+    versions["lid.176"] = _file_digest(lambda: (Path(lid) if lid else default_model_path()).read_bytes())
+    quality = config.quality.wikipedia_model
+    if quality.lower() != "none":
+        versions["wikipedia_fasttext"] = _file_digest(
+            lambda: Path(quality).read_bytes() if quality else shipped(SHIPPED_MODEL).read_bytes())
+    return versions
+
+
 def run_identity(config: CurateConfig, paths: list[str]) -> dict:
     """What a run is made from (config, inputs, versions) and its fingerprint."""
     identity = {
         "config": _flat(config),
         "inputs": {"files": len(paths), "sha256": hashlib.sha256("\n".join(paths).encode()).hexdigest()},
-        "versions": {name: _version(name) for name in ("llama3-curation", "trafilatura", "pyspark")},
+        "versions": run_versions(config),
     }
     identity["fingerprint"] = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return identity
@@ -263,21 +288,23 @@ class CurationRun:
         return {"units": units}
 
     def _write(self, final_pass: str, input_files: int) -> dict:
-        cfg, out = self.config, self.workdir.output
-        sc = self.spark.sparkContext
+        cfg, sc = self.config, self.spark.sparkContext
         final = read_pass(self.spark, self.workdir, final_pass)
         index_rejected = read_folder(self.spark, self.workdir, INDEX_SCHEMA, PLAN, "rejected")
-        describe(sc, WRITE, "documents/")
-        documents = pending(final).select(*DOCUMENT_SCHEMA.names)
+        for folder in (DOCUMENTS, REJECTED):  # a write interrupted earlier leaves files of other names
+            self.workdir.remove(self.workdir.path(folder))
+        describe(sc, WRITE, "documents/ and rejected/")
+        documents = as_rejected(final)
         if cfg.spark.output_files:
             documents = documents.coalesce(cfg.spark.output_files)
-        documents.write.mode("overwrite").partitionBy("language").parquet(f"{out}/documents")
+        struct_fields = {column: map_keys(final, column) for column in ("signals", "scores")}
+        written = write_outputs(documents, self.workdir, "d", struct_fields, cfg.io.rejected_text)
         if cfg.io.write_rejected:
-            describe(sc, WRITE, "rejected/")
-            dropped = rejected(final).select(*REJECTED_COLUMNS).unionByName(index_rejected.select(*REJECTED_COLUMNS))
+            describe(sc, WRITE, "rejected/ of the records dropped before extraction")
+            dropped = as_rejected(index_rejected.withColumnRenamed("payload_bytes", "html_bytes"))
             if cfg.spark.output_files:
                 dropped = dropped.coalesce(cfg.spark.output_files)
-            dropped.write.mode("overwrite").parquet(f"{out}/rejected")
+            written[REJECTED] += write_outputs(dropped, self.workdir, "r", struct_fields)[REJECTED]
         describe(sc, WRITE, "statistics")
         ledger = [r.asDict() for r in _ledger(index_rejected, "payload_bytes", None)
                   .unionByName(_ledger(final, "html_bytes", "text")).collect()]
@@ -295,8 +322,16 @@ class CurationRun:
             stats.languages = language_table((r["language"], r["stage"], r["records"], r["tokens"]) for r in ledger
                                              if r["language"] is not None)
         stats.phase_seconds = dict(self.seconds)
+        stats.versions = run_versions(cfg)
+        if sum(written[DOCUMENTS].values()) != stats.kept:
+            raise RuntimeError(f"documents/ holds {sum(written[DOCUMENTS].values())} rows, the statistics {stats.kept}")
         self.workdir.write_json(self.workdir.path("stats.json"), stats.to_dict())
-        return {"balanced": stats.balanced}
+        header = ("The effective configuration of this run; the same run again:\n"
+                  "  spark-submit jobs/curate.py --config config.toml --input ... --output ...\n"
+                  + "".join(f"{name}: {version}\n" for name, version in stats.versions.items()))
+        with self.workdir.committed(self.workdir.path("config.toml")) as fh:
+            fh.write(to_toml(cfg, header).encode("utf-8"))
+        return {"balanced": stats.balanced, "written": written}
 
 
 def run_curation(spark: SparkSession, config: CurateConfig, log: Callable[[str], None] = print) -> RunStats:

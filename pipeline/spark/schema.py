@@ -89,8 +89,8 @@ INDEX_SCHEMA = StructType(
 # What the extraction step returns: a document, or the same columns with a verdict.
 EXTRACTED_SCHEMA = StructType(DOCUMENT_SCHEMA.fields + _VERDICT)
 
-REJECTED_COLUMNS = ["id", "url", "domain", "fetch_time", "source_file", "source_offset", "source_record",
-                    *[f.name for f in _VERDICT]]
+# Output ``rejected/``: the document columns (null where the record was dropped before extraction) and the verdict.
+REJECTED_SCHEMA = EXTRACTED_SCHEMA
 
 # What the passes over documents hand on to the phases after them (``Document.artifacts``), besides the documents.
 EXTRACT_ARTIFACTS = StructType([

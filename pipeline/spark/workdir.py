@@ -17,6 +17,7 @@ local or any fsspec URL; Spark gets the same locations (``s3a://`` for Hadoop, r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -92,15 +93,17 @@ class WorkDir:
         except FileNotFoundError:
             return None
 
-    def _commit(self, path: str, write) -> None:
-        """``write(fh)`` into a hidden temporary beside ``path``, then rename it to ``path``."""
+    @contextlib.contextmanager
+    def committed(self, path: str):
+        """A binary file handle that becomes ``path`` when the block ends without error (written to a hidden
+        temporary beside it, then renamed), and is removed otherwise."""
         target = self._local(path)
         folder, name = target.rsplit("/", 1)
         temporary = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
         self.fs.makedirs(folder, exist_ok=True)
         try:
             with self.fs.open(temporary, "wb") as fh:
-                write(fh)
+                yield fh
             self.fs.mv(temporary, target)
         finally:
             if self.fs.exists(temporary):
@@ -108,20 +111,16 @@ class WorkDir:
 
     def write_json(self, path: str, value: Any) -> None:
         data = json.dumps(value, indent=2, sort_keys=True, default=str).encode()
-        self._commit(path, lambda fh: fh.write(data))
+        with self.committed(path) as fh:
+            fh.write(data)
 
     def write_parquet(self, path: str, batches, schema: pa.Schema) -> int:
         """Write record ``batches`` (an iterable, consumed one at a time) as one Parquet file; returns the rows."""
         rows = 0
-
-        def write(fh):
-            nonlocal rows
-            with pq.ParquetWriter(fh, schema, compression="zstd") as writer:
-                for batch in batches:
-                    writer.write_batch(batch)
-                    rows += batch.num_rows
-
-        self._commit(path, write)
+        with self.committed(path) as fh, pq.ParquetWriter(fh, schema, compression="zstd") as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+                rows += batch.num_rows
         return rows
 
     def read_parquet(self, path: str, columns: list[str] | None = None) -> pa.Table | None:
