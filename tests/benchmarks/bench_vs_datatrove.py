@@ -27,7 +27,7 @@ Figures (wall seconds include interpreter, JVM and Spark start-up):
 - ``ours/bare loop``: our wall time x cores over the loop's seconds, i.e. the job's core-seconds per core-second
   of pure extraction; target <= 1.15 at 15,840 records (``--copies 16``).
 - peak RSS per Python worker: the largest peak of any one Spark Python worker (the processes forked by
-  ``pyspark.daemon``, or ``pyspark.worker``), each sampled every 0.2 s; the target is that it stays flat from
+  ``pyspark.daemon``, not the daemon itself), each sampled every 0.2 s; the target is that it stays flat from
   ``--copies 1`` to ``--copies 4`` (run both). Peak total: the largest sum of RSS over the whole spark-submit
   process tree (JVM, driver, daemon, workers) at one sample; datatrove's tree is sampled the same way.
 - ``--fixed-cost``: our job alone on the shipped sample shards (sample_data/shards, 1,196 WARC records): wall
@@ -108,11 +108,12 @@ def datatrove_python() -> str:
 
 
 def python_workers(memory: PeakMemory) -> dict[int, int]:
-    """Peak RSS of each Spark Python worker: forked by a ``pyspark.daemon`` (same command line), or started as
-    ``pyspark.worker``."""
+    """Peak RSS of each Spark Python worker: a child of a ``python -m pyspark.daemon pyspark.worker`` process (it is
+    forked, so it has the same command line; the daemon itself is not counted), or a ``-m pyspark.worker`` started
+    without a daemon."""
     daemons = {pid for pid, (_, command) in memory.processes.items() if "pyspark.daemon" in command}
     return {pid: memory.peaks[pid] for pid, (parent, command) in memory.processes.items()
-            if (pid in daemons and parent in daemons) or "pyspark.worker" in command}
+            if (pid in daemons and parent in daemons) or ("pyspark.worker" in command and pid not in daemons)}
 
 
 def run_ours(spec: str, out: Path, cores: int) -> tuple[float, dict, PeakMemory]:
