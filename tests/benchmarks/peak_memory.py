@@ -10,21 +10,38 @@ import psutil
 
 
 class PeakMemory:
-    """``with PeakMemory() as m: ...`` then ``m.tree`` and ``m.worker`` hold peak RSS in bytes."""
+    """``with PeakMemory() as m: ...`` then ``m.tree`` and ``m.worker`` hold peak RSS in bytes.
 
-    def __init__(self, interval: float = 0.1):
-        self.interval, self.tree, self.worker = interval, 0, 0
+    ``root`` samples another process's tree (a ``spark-submit`` started with Popen) instead of this process's, so
+    that the sampler's own memory is not counted. ``peaks`` holds the peak RSS of every process seen and
+    ``processes`` its (parent pid, command line), read once when it is first seen, so that a caller can pick out
+    processes of one kind (Spark's forked Python workers) and report each one's peak."""
+
+    def __init__(self, interval: float = 0.1, root: int | None = None):
+        self.interval, self.root, self.tree, self.worker = interval, root, 0, 0
+        self.peaks: dict[int, int] = {}
+        self.processes: dict[int, tuple[int, str]] = {}
         self._stop = threading.Event()
 
     def _sample(self):
-        me = psutil.Process()
+        try:
+            top = psutil.Process(self.root)
+        except psutil.Error:
+            return
         while not self._stop.is_set():
             total = 0
-            for proc in [me, *me.children(recursive=True)]:
+            try:
+                tree = [top, *top.children(recursive=True)]
+            except psutil.Error:
+                break
+            for proc in tree:
                 try:
                     rss = proc.memory_info().rss
+                    if proc.pid not in self.processes:
+                        self.processes[proc.pid] = (proc.ppid(), " ".join(proc.cmdline()))
                     total += rss
-                    if proc.pid != me.pid and "python" in proc.name():
+                    self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0), rss)
+                    if proc.pid != top.pid and "python" in proc.name():
                         self.worker = max(self.worker, rss)
                 except psutil.Error:
                     pass
