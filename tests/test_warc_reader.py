@@ -167,3 +167,15 @@ def test_damage_costs_only_the_records_it_hits(compressed, tmp_path):
         os.remove(damaged)
     assert lost > 40  # the damage did hit records
 
+
+def test_a_read_that_starts_at_any_record_numbers_the_records_as_a_whole_read_does():
+    """Extraction seeks to a record's offset: past damage, positions must still agree with the first read."""
+    path = str(FIXTURES / "warc_hostile" / "hostile.warc.gz")
+    items = list(read_warc(path))
+    records = [i for i in items if isinstance(i, WarcRecord)]
+    assert len(records) < len(items)  # there is damage in between
+    for record in records:
+        (again,) = _records(path, start_offset=record.offset, start_ordinal=record.ordinal, stop_after=record.ordinal)
+        assert (again.ordinal, again.record_id) == (record.ordinal, record.record_id)
+    resumed = list(read_warc(path, start_offset=records[5].offset, start_ordinal=records[5].ordinal))
+    assert [(i.ordinal, type(i)) for i in resumed] == [(i.ordinal, type(i)) for i in items[records[5].ordinal:]]
