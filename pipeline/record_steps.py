@@ -99,7 +99,6 @@ def _extract_pass(path: str, pending: dict[int, dict], errors: dict[int, str], s
                   start_ordinal: int, extractor: HtmlExtractor) -> Iterator[dict]:
     """One read of ``path`` from ``start_offset``: extracts (and removes from ``pending``) the records found there.
     A pass that starts at an offset stops at once if its first record is not the one expected."""
-    name = os.path.basename(next(iter(pending.values()))["source_file"])
     records = read_warc(path, want_payload=pending.__contains__, start_offset=start_offset,
                         start_ordinal=start_ordinal, stop_after=max(pending), decode_http=True,
                         max_payload_bytes=extractor.config.max_html_bytes)
@@ -109,7 +108,7 @@ def _extract_pass(path: str, pending: dict[int, dict], errors: dict[int, str], s
             if row is not None:
                 errors[item.ordinal] = f"record not readable on second read: {item.message}"
             continue
-        if row is None or row["id"] != _record_row_id(item, name):
+        if row is None or row["id"] != _record_row_id(item, os.path.basename(row.get("source_file") or path)):
             if start_offset and item.ordinal == start_ordinal:
                 return  # the offset does not lead to the record
             continue
