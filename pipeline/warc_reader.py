@@ -50,6 +50,7 @@ MAX_HEADER_BYTES = 32 * 1024
 _TYPE_NAMES = ("warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation")
 _SNIFF_BYTES = 1024
 _SCAN_BYTES = 1 << 20
+_FIRST_SCAN_BYTES = 1 << 16
 # The resynchronising probe reads a header up to this size itself (to name and skip an oversized record).
 _PROBE_HEADER_BYTES = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -488,7 +489,7 @@ def _inflated(stream, start: int) -> Iterator[tuple[bytes, int | None]]:
     (``member_end``: the file offset where a member ended with this piece); stops where the data does not
     inflate."""
     stream.seek(start)
-    data = stream.read(_SCAN_BYTES)
+    data = stream.read(_FIRST_SCAN_BYTES)
     fed_end = start + len(data)  # file offset just past the bytes handed to zlib so far
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     while data:
@@ -501,13 +502,13 @@ def _inflated(stream, start: int) -> Iterator[tuple[bytes, int | None]]:
             if out:
                 yield out, None
             if not data:
-                data = stream.read(_SCAN_BYTES)
+                data = stream.read(_FIRST_SCAN_BYTES)
                 fed_end += len(data)
             continue
         rest = inflater.unused_data
         yield out, fed_end - len(rest)
         if len(rest) < len(_GZIP_MAGIC):
-            more = stream.read(_SCAN_BYTES)
+            more = stream.read(_FIRST_SCAN_BYTES)
             fed_end += len(more)
             rest += more
         if not rest.startswith(_GZIP_MAGIC):
@@ -517,7 +518,7 @@ def _inflated(stream, start: int) -> Iterator[tuple[bytes, int | None]]:
 
 def _raw(stream, start: int) -> Iterator[tuple[bytes, None]]:
     stream.seek(start)
-    while data := stream.read(_SCAN_BYTES):
+    while data := stream.read(_FIRST_SCAN_BYTES):
         yield data, None
 
 
@@ -588,19 +589,23 @@ def _skip_blank(stream, offset: int) -> int:
 def _find_sync(stream, start: int, size: int) -> int | None:
     """The first offset at or after ``start`` where a record can start: a gzip member that inflates to
     ``WARC/1.``, or in uncompressed data a ``WARC/1.`` line followed by a header field (anywhere: junk before a
-    record need not end with a line break); None when there is none."""
-    for offset in range(start, size, _SCAN_BYTES):
+    record need not end with a line break); None when there is none. Scans 64 KB first (the next record is
+    usually near), then spans doubling up to 1 MB."""
+    offset, span = start, _FIRST_SCAN_BYTES
+    while offset < size:
         stream.seek(offset)
-        chunk = stream.read(_SCAN_BYTES + 64)  # the overlap holds a record start that begins in this range
-        found = [at for at in (_next_gzip(stream, chunk, offset), _next_line(chunk)) if at is not None]
+        chunk = stream.read(span + 64)  # the overlap holds a record start that begins in this span
+        found = [at for at in (_next_gzip(stream, chunk, offset, span), _next_line(chunk, span)) if at is not None]
         if found:
             return offset + min(found)
+        offset, span = offset + span, min(2 * span, _SCAN_BYTES)
     return None
 
 
-def _next_gzip(stream, chunk: bytes, base: int) -> int | None:
-    """Position in ``chunk`` (read at ``base``) of the first gzip member that inflates to a WARC record."""
-    at = chunk.find(_GZIP_MAGIC, 0, _SCAN_BYTES + len(_GZIP_MAGIC) - 1)
+def _next_gzip(stream, chunk: bytes, base: int, span: int) -> int | None:
+    """Position in ``chunk`` (read at ``base``) of the first gzip member starting in ``span`` that inflates to a
+    WARC record."""
+    at = chunk.find(_GZIP_MAGIC, 0, span + len(_GZIP_MAGIC) - 1)
     while at >= 0:
         stream.seek(base + at)
         try:
@@ -609,13 +614,13 @@ def _next_gzip(stream, chunk: bytes, base: int) -> int | None:
             head = b""
         if _WARC_LINE.match(head):
             return at
-        at = chunk.find(_GZIP_MAGIC, at + 1, _SCAN_BYTES + len(_GZIP_MAGIC) - 1)
+        at = chunk.find(_GZIP_MAGIC, at + 1, span + len(_GZIP_MAGIC) - 1)
     return None
 
 
-def _next_line(chunk: bytes) -> int | None:
+def _next_line(chunk: bytes, span: int) -> int | None:
     match = _RECORD_START.search(chunk, 0)
-    return match.start() if match is not None and match.start() < _SCAN_BYTES else None
+    return match.start() if match is not None and match.start() < span else None
 
 
 def source_name(path: str) -> str:
