@@ -18,6 +18,9 @@ _META_CHARSET = re.compile(
 # every byte sequence, so a successful decode proves nothing.
 _WINDOWS_1252_ALIASES = {"latin_1", "iso8859_1", "ascii", "us_ascii", "iso_8859_1", "l1", "cp819"}
 _PERMISSIVE = {"cp1252", "latin_1", "iso8859_15", "cp1250", "cp1251", "iso8859_2", "iso8859_5", "koi8_r"}
+# Text codecs no browser decodes a page with: they turn markup into other markup (UTF-7 is an old XSS vector) or
+# raise on every byte.
+_NOT_PAGE_ENCODINGS = {"undefined", "utf_7", "unicode_escape", "raw_unicode_escape", "idna", "punycode", "charmap"}
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 # Tolerate a few invalid bytes in otherwise UTF-8 text (a truncated multi-byte character, one stray Latin-1 byte)
 # rather than sending the whole page through detection and risking a wrong single-byte guess: text is read as
@@ -30,12 +33,17 @@ DETECTION_SAMPLE_BYTES = 64 * 1024
 
 
 def normalise_charset(label: str | None) -> str | None:
-    """Python codec name for a charset label, or None when unknown; ISO-8859-1/ASCII labels mean windows-1252."""
+    """Python codec name for a charset label, or None when unknown or not a page encoding (Python's transform and
+    escape codecs such as ``rot13``, ``base64``, ``unicode_escape`` or ``undefined``); ISO-8859-1/ASCII labels
+    mean windows-1252."""
     if not label:
         return None
     try:
-        name = codecs.lookup(label.strip().strip("\"'").lower()).name.replace("-", "_")
-    except LookupError:
+        info = codecs.lookup(label.strip().strip("\"'").lower())
+    except (LookupError, ValueError, UnicodeError):  # unknown, NUL bytes, unencodable characters
+        return None
+    name = info.name.replace("-", "_")
+    if not getattr(info, "_is_text_encoding", True) or name in _NOT_PAGE_ENCODINGS:
         return None
     if name in _WINDOWS_1252_ALIASES:
         return "cp1252"

@@ -1,18 +1,19 @@
 """The foundation steps as small functions over dict records (cc_net style), usable without Spark.
 
-1. :func:`index_warc` (stage ``read``): one row per WARC record, with the record-level verdict.
+1. :func:`index_warc` (stage ``read``): one row per WARC record, with the record-level verdict, and one per
+   damaged record or unreadable region (the reader resynchronises after it).
 2. :func:`screen_url` (stage ``safety``): URL key, host, registered domain, and the block-list verdict.
 3. URL dedup is a grouping over all rows (:mod:`pipeline.dedup.url_dedup`; in Spark a window).
-4. :func:`extract_documents` (stage ``extract``): re-reads the surviving records of one file and extracts text.
+4. :func:`extract_documents` (stage ``extract``): re-reads the surviving records of one file and extracts text;
+   one output row per wanted record, whatever its payload holds.
 
 The index rows carry no page bodies, so steps 1-3 are cheap and extraction is only spent on pages that are kept.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from pipeline.encoding import decode_html
@@ -20,7 +21,7 @@ from pipeline.filters.rejection import Rejection
 from pipeline.filters.url_safety import UrlSafetyFilter
 from pipeline.filters.warc_record import RecordConfig, screen_record
 from pipeline.urls import registered_domain, url_dedup_key, url_host
-from pipeline.warc_reader import ReadError, WarcRecord, read_warc
+from pipeline.warc_reader import ReadError, ReadReport, WarcRecord, read_warc
 
 if TYPE_CHECKING:
     from pipeline.extraction import HtmlExtractor
@@ -31,18 +32,28 @@ def _verdict(row: dict, stage: str, rejection: Rejection | None) -> dict:
     return row
 
 
-def index_warc(path: str, source_file: str, config: RecordConfig = RecordConfig()) -> Iterator[dict]:
-    """Stage ``read``: an index row per record of ``path``; damage becomes a ``read_error`` row."""
-    for item in read_warc(path):
+def _record_row_id(record: WarcRecord, name: str) -> str:
+    """A record's row id: its WARC-Record-ID, or (for a record without one) its position in the file."""
+    return record.record_id or f"{name}#{record.ordinal}"
+
+
+def index_warc(path: str, source_file: str, config: RecordConfig = RecordConfig(),
+               report: ReadReport | None = None) -> Iterator[dict]:
+    """Stage ``read``: an index row per record of ``path``; each damaged record or unreadable region is a row of its
+    own (``read_error``, ``oversized_header``; id: the record's own, else ``<file>#unreadable@<position>``), and the
+    records after it are read. ``report`` (a :class:`ReadReport`) gets the file's accounting: records seen,
+    damaged rows, records recovered after damage, bytes skipped."""
+    name = os.path.basename(source_file)
+    for item in read_warc(path, report=report):
         if isinstance(item, ReadError):
             yield {
-                "id": f"{os.path.basename(source_file)}#unreadable@{item.ordinal}",
+                "id": item.record_id or f"{name}#unreadable@{item.ordinal}", "url": item.url,
                 "source_file": source_file, "source_offset": item.offset, "source_record": item.ordinal,
-                "stage": "read", "reason": "read_error", "detail": item.message,
+                "warc_type": item.warc_type, "stage": "read", "reason": item.reason, "detail": item.message,
             }
             continue
         row = {
-            "id": item.record_id or f"{os.path.basename(source_file)}#{item.ordinal}",
+            "id": _record_row_id(item, name),
             "url": item.url, "fetch_time": item.fetch_time,
             "source_file": source_file, "source_offset": item.offset, "source_record": item.ordinal,
             "warc_type": item.warc_type, "http_status": item.http_status, "content_type": item.content_type,
@@ -65,43 +76,47 @@ def screen_url(row: dict, safety: UrlSafetyFilter) -> dict:
 
 def extract_documents(path: str, wanted: Sequence[dict], extractor: HtmlExtractor) -> Iterator[dict]:
     """Stage ``extract``: read the records of ``path`` listed in ``wanted`` (index rows sorted by
-    ``source_record``) and return each as a document row, or as a row with an ``extract`` verdict.
+    ``source_record``) and return exactly one row for each: a document, or a row with an ``extract`` verdict.
 
-    When the first wanted record has a byte offset, reading starts there (a seek) and is checked against its id;
-    if the id does not match (e.g. a single-stream gzip), the file is read from the start instead.
-    """
-    by_ordinal = {row["source_record"]: row for row in wanted}
-    last = wanted[-1]["source_record"]
-    first = wanted[0]
-    for start_offset, start_ordinal in _start_points(first):
-        records = read_warc(path, want_payload=by_ordinal.__contains__, start_offset=start_offset,
-                            start_ordinal=start_ordinal, stop_after=last, decode_http=True)
-        if start_offset:
-            head = next(records, None)
-            if not isinstance(head, WarcRecord) or head.record_id != first["id"]:
-                continue  # the offset does not point at the record: read from the start
-            records = itertools.chain([head], records)
-        yield from _extract_records(records, by_ordinal, extractor)
-        return
-
-
-def _start_points(first: dict) -> list[tuple[int, int]]:
-    offset = first.get("source_offset") or 0
-    return [(offset, first["source_record"]), (0, 0)] if offset > 0 else [(0, 0)]
+    Reading starts at the first wanted record's byte offset (a seek) and goes on through any damage in between
+    (the reader resynchronises the same way as in the ``read`` stage, so positions agree); each record is checked
+    against its id. Records the seek did not lead to (e.g. in a single-stream gzip) are looked for again from the
+    start of the file. A body that does not decode is that record's ``payload_error`` (``html_too_large`` past
+    the extractor's size cap, which bounds decompression too); a record not found is a ``read_error``."""
+    pending = {row["source_record"]: row for row in wanted}
+    errors: dict[int, str] = {}
+    offset = wanted[0].get("source_offset") or 0
+    if offset > 0:
+        yield from _extract_pass(path, pending, errors, offset, wanted[0]["source_record"], extractor)
+    if pending:
+        yield from _extract_pass(path, pending, errors, 0, 0, extractor)
+    for ordinal, row in pending.items():
+        detail = errors.get(ordinal, "record not found on second read")
+        yield _document_row(row, None, None, Rejection("read_error", detail))
 
 
-def _extract_records(records: Iterable, by_ordinal: dict[int, dict], extractor: HtmlExtractor) -> Iterator[dict]:
-    pending = dict(by_ordinal)
-    error = "record not found on second read"
+def _extract_pass(path: str, pending: dict[int, dict], errors: dict[int, str], start_offset: int,
+                  start_ordinal: int, extractor: HtmlExtractor) -> Iterator[dict]:
+    """One read of ``path`` from ``start_offset``: extracts (and removes from ``pending``) the records found there.
+    A pass that starts at an offset stops at once if its first record is not the one expected."""
+    records = read_warc(path, want_payload=pending.__contains__, start_offset=start_offset,
+                        start_ordinal=start_ordinal, stop_after=max(pending), decode_http=True,
+                        max_payload_bytes=extractor.config.max_html_bytes)
     for item in records:
+        row = pending.get(item.ordinal)
         if isinstance(item, ReadError):
-            error = f"record not readable on second read: {item.message}"
-            break
-        row = pending.pop(item.ordinal, None)
-        if row is not None:
+            if row is not None:
+                errors[item.ordinal] = f"record not readable on second read: {item.message}"
+            continue
+        if row is None or row["id"] != _record_row_id(item, os.path.basename(row.get("source_file") or path)):
+            if start_offset and item.ordinal == start_ordinal:
+                return  # the offset does not lead to the record
+            continue
+        del pending[item.ordinal]
+        if item.problem is not None:
+            yield _document_row(row, None, None, item.problem)
+        else:
             yield extract_document(row, item.payload or b"", extractor)
-    for row in pending.values():
-        yield _document_row(row, None, None, Rejection("read_error", error))
 
 
 def extract_document(row: dict, payload: bytes, extractor: HtmlExtractor) -> dict:

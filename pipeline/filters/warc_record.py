@@ -25,12 +25,14 @@ class RecordConfig:
 
 
 def screen_record(record: WarcRecord, config: RecordConfig = RecordConfig()) -> Rejection | None:
-    """None when ``record`` is a candidate document, else why not (``not_response``, ``no_url``, ``truncated``,
-    ``http_status``, ``non_html``)."""
+    """None when ``record`` is a candidate document, else why not (``not_response``, ``no_url``, the record's own
+    ``problem`` such as an HTTP head over the size limit, ``truncated``, ``http_status``, ``non_html``)."""
     if record.warc_type != "response":
         return Rejection("not_response", record.warc_type)
     if not record.url:
         return Rejection("no_url", None)
+    if record.problem is not None:
+        return record.problem
     if config.reject_truncated and record.truncated:
         return Rejection("truncated", record.truncated)
     if record.http_status not in config.allowed_http_statuses:
