@@ -29,7 +29,11 @@ class RunStats:
     kept: int
     rejected: int
     input_files: int
+    # damaged records and unreadable regions of the input (their rows are in rejected/ as stage "read")
     input_problems: list[dict] = field(default_factory=list)
+    # the readers' accounting summed over the input files: record headers seen, damage rows, records recovered
+    # after damage, bytes skipped, files with damage
+    input_read: dict[str, int] = field(default_factory=dict)
     # per language: documents labelled, rejected per later stage, kept, and tokens kept
     languages: dict[str, dict] = field(default_factory=dict)
     # wall seconds of each phase of the job (of the attempt that finished it, when the run was resumed)
@@ -149,8 +153,11 @@ def format_summary(stats: RunStats, top_reasons: int = 8, top_languages: int = 2
                          f"{entry['tokens']:>12,}")
         if len(stats.languages) > top_languages:
             lines.append(f"  ... {len(stats.languages) - top_languages} more in stats.json")
-    if stats.input_problems:
-        lines.append(f"input problems ({len(stats.input_problems)} file(s) not read to the end):")
+    read = stats.input_read
+    if read.get("damaged"):
+        lines.append(f"input damage: {read['damaged']:,} damaged record(s) or region(s) in {read['damaged_files']:,} "
+                     f"file(s), {read['bytes_skipped']:,} bytes skipped, {read['recovered']:,} records read after "
+                     "damage; each damaged part is a rejected row (stage read):")
         for problem in stats.input_problems[:10]:
             lines.append(f"  {problem['source_file']}: {problem['detail']}")
     return "\n".join(lines)

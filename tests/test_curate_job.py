@@ -209,6 +209,10 @@ def test_malformed_inputs_finish_report_and_keep_what_is_readable(spark, tmp_pat
     assert stats.balanced
     problems = {Path(p["source_file"]).name: p["detail"] for p in stats.input_problems}
     assert set(problems) == {"empty.warc.gz", "not-a-warc.warc.gz", "example.arc.gz", "example-trunc.warc"}
+    # The damage is counted, not only listed: 6 bytes skipped in example-trunc.warc, the two files that are not
+    # WARC and the ARC file skipped whole; the request after example-trunc's damage is read.
+    assert stats.input_read["damaged"] == len(stats.input_problems) == 4
+    assert stats.input_read["bytes_skipped"] >= 6 + 76 + 1027 and stats.input_read["recovered"] >= 1
     documents = spark.read.parquet(str(tmp_path / "documents")).collect()
     rejected = spark.read.parquet(str(tmp_path / "rejected")).collect()
     assert {Path(d["source_file"]).name for d in documents} >= {"warcfile.warc.gz", "cc.warc.gz"}

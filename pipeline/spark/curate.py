@@ -56,13 +56,17 @@ from pipeline.spark.unit_tasks import (
     read_pass,
 )
 from pipeline.spark.units import Unit, describe, run_units
-from pipeline.spark.workdir import PHASES, WorkDir
+from pipeline.spark.workdir import DONE, PHASES, WorkDir
 from pipeline.stats import RunStats, build_stats, format_summary, language_table
 from pipeline.textfiles import shipped
 from pipeline.warc_reader import source_name
 
 WRITE = "write"
 RUN_FILE = "run.json"
+# Index rows that stand for damaged input (a record that could not be read, or a region skipped to resynchronise).
+DAMAGE = ("read_error", "oversized_header")
+_MARKER_SCHEMA = ("source_file string, read struct<records: long, damaged: long, recovered: long, "
+                  "bytes_skipped: long, complete: boolean>")
 # Config fields that change where or whether a run is written, not what it computes.
 _NOT_IDENTITY = {("io", "output"), ("io", "overwrite"), ("io", "keep_work")}
 
@@ -243,6 +247,16 @@ class CurationRun:
         self.log(format_summary(stats))
         return stats
 
+    def _read_reports(self) -> dict[str, int]:
+        """The readers' per-file accounting (in the index pass's unit markers), summed by one Spark aggregation."""
+        markers = self.spark.read.schema(_MARKER_SCHEMA).option("multiLine", "true").json(
+            self.workdir.work(INDEX, DONE))
+        read = F.col("read")
+        totals = markers.agg(*[F.coalesce(F.sum(read[name]), F.lit(0)).cast("long").alias(name)
+                               for name in ("records", "damaged", "recovered", "bytes_skipped")],
+                             F.sum((read["damaged"] > 0).cast("long")).alias("damaged_files")).first()
+        return {name: int(totals[name] or 0) for name in totals.asDict()}
+
     def _remove_work_files(self) -> None:
         """Everything under ``_work/`` but the run's identity and the phase markers, which stay so that the same
         command run again (even after a crash in here) finds the finished run."""
@@ -312,12 +326,13 @@ class CurationRun:
         rows = [(r["stage"], r["reason"], r["records"], r["payload_bytes"], r["text_bytes"], *[r[t] for t in trimmed])
                 for r in ledger]
         problems = []
-        if any(r["reason"] == "read_error" for r in ledger):
-            problems = [r.asDict() for r in index_rejected.where(F.col("reason") == "read_error")
-                        .select("source_file", "source_record", "detail").orderBy("source_file", "source_record")
-                        .limit(1000).collect()]
+        if any(r["reason"] in DAMAGE for r in ledger):
+            problems = [r.asDict() for r in index_rejected.where(F.col("reason").isin(*DAMAGE))
+                        .select("source_file", "source_record", "reason", "detail")
+                        .orderBy("source_file", "source_record").limit(1000).collect()]
         stats = build_stats(rows, STAGES, trim_stages=tuple(TRIM_SIGNALS), input_files=input_files,
                             input_problems=problems)
+        stats.input_read = self._read_reports()
         if cfg.language_id.enabled:
             stats.languages = language_table((r["language"], r["stage"], r["records"], r["tokens"]) for r in ledger
                                              if r["language"] is not None)

@@ -14,6 +14,7 @@ at a time whatever the size of its unit.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -30,6 +31,7 @@ from pipeline.spark.schema import EXTRACT_ARTIFACTS, EXTRACTED_SCHEMA, FILTER_AR
 from pipeline.spark.stages import arrow_schema, to_batches
 from pipeline.spark.workdir import WorkDir
 from pipeline.steps import Document, Step, run_steps
+from pipeline.warc_reader import ReadReport
 
 INDEX, PLAN, DEDUP, TOKEN_KL, JUDGE = "index", "plan", "dedup", "token_kl", "judge"
 EXTRACT_PASS_SCHEMA = StructType(EXTRACTED_SCHEMA.fields + EXTRACT_ARTIFACTS.fields)
@@ -89,12 +91,13 @@ def rows_of(batches: Iterable[pa.RecordBatch]) -> Iterator[dict]:
 def index_unit(workdir: WorkDir, unit: str, path: str, source_file: str, config: CurateConfig,
                safety: UrlSafetyFilter) -> dict:
     """Stages ``read`` and ``safety`` of one input file, into ``_work/index/<unit>.parquet``."""
+    report = ReadReport()
     rows = (screen_url(row, safety) if row["stage"] is None else row
-            for row in index_warc(path, source_file, config.record))
+            for row in index_warc(path, source_file, config.record, report))
     written = workdir.write_parquet(unit_file(workdir, INDEX, unit),
                                     to_batches(rows, INDEX_SCHEMA, config.spark.rows_per_batch),
                                     arrow_schema(INDEX_SCHEMA))
-    return {"records": written, "source_file": source_file}
+    return {"rows": written, "source_file": source_file, "read": dataclasses.asdict(report)}
 
 
 @functools.lru_cache(maxsize=4)
