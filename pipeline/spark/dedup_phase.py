@@ -14,12 +14,14 @@ them: no document is joined with its decision through a shuffle of its text.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from pipeline.config import CurateConfig
 from pipeline.dedup.minhash import MinHashConfig, band_keys, lsh_params
@@ -89,16 +91,18 @@ class DedupPhase:
         self.spark, self.workdir, self.config, self.log = spark, workdir, config, log
 
     def _step(self, name: str, compute: Callable[[], DataFrame], partition_by: str | None = None) -> DataFrame:
-        """The durable result of one step: computed and written once, read back from then on."""
-        path = self.workdir.work(DEDUP, name)
-        marker = f"{DEDUP}-{name}"
-        result = compute()  # a plan only, until written
-        if not self.workdir.phase_done(marker):
+        """The durable result of one step: computed and written once (its schema kept in its marker), read back
+        from then on, so a rerun does not compute it again (iterative steps run Spark jobs while planning)."""
+        path, marker = self.workdir.work(DEDUP, name), f"{DEDUP}-{name}"
+        done = self.workdir.phase_done(marker)
+        if done is None:
             describe(self.spark.sparkContext, DEDUP, name)
+            result = compute()
             writer = result.write.mode("overwrite")
             (writer.partitionBy(partition_by) if partition_by else writer).parquet(path)
-            self.workdir.finish_phase(marker, {})
-        return self.spark.read.schema(result.schema).parquet(path)
+            done = {"schema": result.schema.json()}
+            self.workdir.finish_phase(marker, done)
+        return self.spark.read.schema(StructType.fromJson(json.loads(done["schema"]))).parquet(path)
 
     def _site_decisions(self, docs: DataFrame, name: str, per_host: bool, signal: str,
                         condemned: Callable[[int, int], bool], stage: str, reason: str, what: str
