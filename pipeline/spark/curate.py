@@ -311,7 +311,7 @@ class CurationRun:
         documents = as_rejected(final)
         if cfg.spark.output_files:
             documents = documents.coalesce(cfg.spark.output_files)
-        struct_fields = {column: map_keys(final, column) for column in ("signals", "scores")}
+        struct_fields = map_keys(final, ["signals", "scores"])
         written = write_outputs(documents, self.workdir, "d", struct_fields, cfg.io.rejected_text)
         if cfg.io.write_rejected:
             describe(sc, WRITE, "rejected/ of the records dropped before extraction")

@@ -43,9 +43,17 @@ def as_rejected(frame: DataFrame) -> DataFrame:
                           for f in REJECTED_SCHEMA.fields])
 
 
-def map_keys(frame: DataFrame, column: str) -> list[str]:
-    """The keys ``column`` (a map) has in any row of ``frame``, sorted: the fields of its struct in the output."""
-    return sorted(r[0] for r in frame.select(F.explode(F.map_keys(column))).distinct().collect())
+def map_keys(frame: DataFrame, columns: list[str]) -> dict[str, list[str]]:
+    """For each map column, the keys it has in any row of ``frame``, sorted (the fields of its struct in the
+    output), from one aggregation."""
+    def tag(column: str):
+        return F.transform(F.map_keys(column), lambda key: F.array(F.lit(column), key))
+
+    tagged = F.flatten(F.array(*[tag(column) for column in columns]))
+    keys: dict[str, list[str]] = {column: [] for column in columns}
+    for (column, key), in frame.select(F.explode(tagged)).distinct().collect():
+        keys[column].append(key)
+    return {column: sorted(names) for column, names in keys.items()}
 
 
 def output_schema(spark_schema, struct_fields: dict[str, list[str]]) -> pa.Schema:
