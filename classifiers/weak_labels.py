@@ -54,8 +54,8 @@ from lxml import html as lxml_html
 from classifiers.train_transformer import read_jsonl
 from classifiers.wikipedia_fasttext import detokenize_wikitext
 from pipeline.cli import add_dataclass_arguments, dataclass_from_arguments
-from pipeline.encoding import decode_html
-from pipeline.extraction import _MATH_IMAGE, HtmlExtractor
+from pipeline.extraction.encoding import decode_html
+from pipeline.extraction.html import _MATH_IMAGE, HtmlExtractor
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TASKS = ("quality", "code", "reasoning")
@@ -267,7 +267,7 @@ def page_examples(pages: Iterable[tuple[str, str, bytes, str | None]], label_of:
     """The pages in ``config.language`` with ``min_words`` words of extracted text that ``label_of`` (e.g.
     ``code_label``) does not abstain on, each with its extracted text; a text seen before is left out (manuals
     have dozens of identical "this page has moved" stubs)."""
-    from pipeline.language_id import LanguageIdentifier
+    from pipeline.multilingual.language_id import LanguageIdentifier
 
     extractor, identifier = HtmlExtractor(), LanguageIdentifier()
     seen = set()

@@ -5,7 +5,7 @@ Wikipedia v.s. randomly sampled pages").
 Positives, one of:
   --reference-urls FILE   URLs cited by Wikipedia, one a line (plain or .gz; e.g. the external links of a Wikipedia
                           dump): the crawl documents whose URL matches one after normalisation
-                          (pipeline.urls.url_dedup_key: http/https, www., trailing slash, utm_* etc. ignored).
+                          (pipeline.warc.urls.url_dedup_key: http/https, www., trailing slash, utm_* etc. ignored).
   --positive-text FILE... text that stands in for them: JSONL with a "text" field (.jsonl/.json, may be .gz),
                           WikiText files (split into articles on their " = Title = " lines and detokenised, so they
                           read like extracted web text and the model cannot learn the tokenisation), or plain text
@@ -49,8 +49,8 @@ from pipeline.quality.fasttext_classifier import (
     FastTextClassifierConfig,
     positive_probabilities,
 )
-from pipeline.textfiles import read_list
-from pipeline.urls import url_dedup_key
+from pipeline.resources import read_list
+from pipeline.warc.urls import url_dedup_key
 
 # WikiText's tokenisation, undone in this order: number and hyphen splitting, the <unk> of rare words and
 # <formula> (tokens no web page has) and the brackets they leave empty, spaces before closing and after opening

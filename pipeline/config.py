@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.dedup.url_dedup import UrlDedupConfig
-from pipeline.extraction import ExtractionConfig
-from pipeline.filters.url_safety import SafetyConfig
-from pipeline.filters.warc_record import RecordConfig
+from pipeline.extraction.html import ExtractionConfig
 from pipeline.registry import PER_LANGUAGE_SECTIONS, step_sections
-from pipeline.textfiles import shipped
+from pipeline.resources import shipped
+from pipeline.safety.url_safety import SafetyConfig
+from pipeline.warc.screening import RecordConfig
 
 if sys.version_info >= (3, 11):
     import tomllib

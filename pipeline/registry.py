@@ -8,9 +8,10 @@ quality, heuristics, token-distribution KL. The job runs them in a few passes ov
 result), the *filter* pass after the global dedup decisions, and the *judge* pass after the corpus token statistics.
 
 Adding a document filter is one file and one line (README, "Adding a filter"): a :class:`pipeline.steps.Step`
-subclass whose constructor takes its config dataclass (``pipeline/filters/<name>.py``, with its paper reference
-and its defaults), and a :class:`StepLine` in :data:`STEPS` below, whose place in the list is its place in its
-pass. The line's section becomes a section of :class:`pipeline.config.CurateConfig`, so ``--<section>.<field>``
+subclass whose constructor takes its config dataclass, in the package of its paper section (``pipeline/heuristics/
+<name>.py``, ...), with its paper reference and its defaults; and a :class:`StepLine` in :data:`STEPS` below,
+whose place in the list is its place in its pass. The line's section becomes a section of
+:class:`pipeline.config.CurateConfig`, so ``--<section>.<field>``
 options and ``[<section>]`` TOML tables exist for it without another edit.
 """
 
@@ -22,13 +23,13 @@ from dataclasses import dataclass, is_dataclass
 
 from pipeline.dedup.line_dedup import LineHashes, LineRemoval
 from pipeline.dedup.minhash import MinHashSignatures, NearDuplicate
-from pipeline.filters.dirty_words import AdultSite, DirtyWords, DirtyWordsVerdict
-from pipeline.filters.gopher_repetition import GopherRepetition
-from pipeline.filters.pii import PiiDetector, PiiHeavySite
-from pipeline.filters.repeated_line_content import RepeatedLineContent
-from pipeline.filters.token_kl import TokenBins
-from pipeline.language_id import LanguageIdentifier
+from pipeline.heuristics.dirty_words import AdultSite, DirtyWords, DirtyWordsVerdict
+from pipeline.heuristics.gopher_repetition import GopherRepetition
+from pipeline.heuristics.repeated_line_content import RepeatedLineContent
+from pipeline.heuristics.token_kl import TokenBins
+from pipeline.multilingual.language_id import LanguageIdentifier
 from pipeline.quality.scoring import QualityScorer
+from pipeline.safety.pii import PiiDetector, PiiHeavySite
 from pipeline.steps import Step
 
 # Every stage, in the paper's order: a rejected document names the first stage that dropped it.

@@ -26,12 +26,19 @@ import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from pipeline.filters.rejection import Rejection
-from pipeline.text_tokens import words
+from pipeline.multilingual.text_tokens import words
 
 STEP_ERROR = "step_error"
+
+
+class Rejection(NamedTuple):
+    """Why a record was dropped: a short snake_case ``reason`` (aggregated in the statistics) and a free-form
+    ``detail`` (the matched domain or word, an HTTP status, an error message, the id of the kept duplicate)."""
+
+    reason: str
+    detail: str | None = None
 
 
 @dataclass(eq=False)
@@ -66,7 +73,7 @@ class Document:
 
     @property
     def words(self) -> list[str]:
-        """``pipeline.text_tokens.words(text, language)``, computed once per text and language."""
+        """``pipeline.multilingual.text_tokens.words(text, language)``, computed once per text and language."""
         if self._words is None or self._words[0] is not self.text or self._words[1] != self.language:
             self._words = (self.text, self.language, words(self.text, self.language))
         return self._words[2]

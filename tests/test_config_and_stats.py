@@ -3,7 +3,7 @@ import pytest
 from jobs.curate import parse_args
 from pipeline.cli import config_from_arguments
 from pipeline.config import CurateConfig
-from pipeline.stats import build_stats, format_summary
+from pipeline.spark.stats import build_stats, format_summary
 
 
 def test_every_threshold_is_a_command_line_option():
@@ -58,7 +58,7 @@ def test_stats_balance_and_bytes_flow():
 def test_inputs_from_globs_directories_and_list_files(tmp_path):
     from conftest import FIXTURES
 
-    from pipeline.inputs import expand_inputs
+    from pipeline.warc.inputs import expand_inputs
 
     warc_dir = FIXTURES / "warc"
     by_glob = expand_inputs(str(warc_dir / "*.warc.gz"))

@@ -12,9 +12,9 @@ from conftest import FIXTURES
 from pipeline.config import CurateConfig
 from pipeline.dedup.line_dedup import LineHashes
 from pipeline.dedup.minhash import MinHashSignatures
-from pipeline.filters.dirty_words import DirtyWords
-from pipeline.filters.pii import PiiDetector
+from pipeline.heuristics.dirty_words import DirtyWords
 from pipeline.registry import EXTRACT, FILTER
+from pipeline.safety.pii import PiiDetector
 from pipeline.spark.dedup_phase import DedupPhase
 from pipeline.spark.stages import arrow_schema
 from pipeline.spark.unit_tasks import EXTRACT_PASS_SCHEMA, document_batches, filter_unit, unit_file

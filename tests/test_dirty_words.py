@@ -9,9 +9,9 @@ import pytest
 from conftest import shared_data
 from test_gopher_repetition import sample_page_text
 
-from pipeline.encoding import decode_html
-from pipeline.extraction import HtmlExtractor
-from pipeline.filters.dirty_words import DirtyWords, DirtyWordsConfig, DirtyWordsVerdict, is_adult_site
+from pipeline.extraction.encoding import decode_html
+from pipeline.extraction.html import HtmlExtractor
+from pipeline.heuristics.dirty_words import DirtyWords, DirtyWordsConfig, DirtyWordsVerdict, is_adult_site
 from pipeline.steps import Document, run_steps
 
 

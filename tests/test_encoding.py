@@ -1,4 +1,4 @@
-from pipeline.encoding import decode_html, meta_charset, normalise_charset
+from pipeline.extraction.encoding import decode_html, meta_charset, normalise_charset
 
 RUSSIAN = "<html><body><p>Съешь же ещё этих мягких французских булок, да выпей чаю.</p></body></html>"
 POLISH = "<html><head><meta charset=\"iso-8859-2\"></head><body>Zażółć gęślą jaźń - źdźbło.</body></html>"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.extraction as extraction
-from pipeline.extraction import ExtractionConfig, ExtractionResult, HtmlExtractor
+import pipeline.extraction.html as extraction
+from pipeline.extraction.html import ExtractionConfig, ExtractionResult, HtmlExtractor
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "extraction"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -16,9 +16,9 @@ import pytest
 from conftest import FIXTURES, shared_data
 
 from classifiers import wikipedia_fasttext
-from pipeline.language_id import _load_model
+from pipeline.multilingual.language_id import _load_model
 from pipeline.quality.fasttext_classifier import SHIPPED_MODEL, FastTextClassifier, FastTextClassifierConfig
-from pipeline.textfiles import shipped
+from pipeline.resources import shipped
 
 WIKITEXT_LEADS = FIXTURES / "quality" / "wikitext2_leads.txt"
 CC_PAGES = FIXTURES / "quality" / "cc_pages.jsonl"

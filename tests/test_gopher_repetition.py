@@ -11,13 +11,12 @@ from collections import Counter
 import pytest
 from conftest import FIXTURES, REPO, shared_data
 
-from pipeline.encoding import decode_html
-from pipeline.extraction import HtmlExtractor
-from pipeline.filters.gopher_repetition import GopherRepetition, GopherRepetitionConfig, repeated_ngrams
-from pipeline.filters.rejection import Rejection
-from pipeline.steps import Document
-from pipeline.text_tokens import words
-from pipeline.warc_reader import read_warc
+from pipeline.extraction.encoding import decode_html
+from pipeline.extraction.html import HtmlExtractor
+from pipeline.heuristics.gopher_repetition import GopherRepetition, GopherRepetitionConfig, repeated_ngrams
+from pipeline.multilingual.text_tokens import words
+from pipeline.steps import Document, Rejection
+from pipeline.warc.reader import read_warc
 
 ARTICLE = (FIXTURES / "repetition" / "treasure_coast_hurricane.txt").read_text(encoding="utf-8")
 # Written for this project: the Yangtze in Chinese, Bangkok in Thai.

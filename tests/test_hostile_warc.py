@@ -12,10 +12,10 @@ import pytest
 from conftest import FIXTURES, REPO
 
 from pipeline.config import CurateConfig
-from pipeline.extraction import HtmlExtractor
-from pipeline.filters.url_safety import UrlSafetyFilter
-from pipeline.record_steps import extract_documents, index_warc, screen_url
-from pipeline.warc_reader import ReadReport
+from pipeline.extraction.html import HtmlExtractor
+from pipeline.safety.url_safety import UrlSafetyFilter
+from pipeline.warc.reader import ReadReport
+from pipeline.warc.records import extract_documents, index_warc, screen_url
 
 HOSTILE = FIXTURES / "warc_hostile"
 EXPECTED = json.loads((HOSTILE / "hostile.json").read_text())

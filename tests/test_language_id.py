@@ -12,8 +12,13 @@ from dataclasses import replace
 import pytest
 from conftest import shared_data
 
-import pipeline.language_id as language_id
-from pipeline.language_id import LanguageIdConfig, LanguageIdentifier, LanguagePrediction, default_model_path
+import pipeline.multilingual.language_id as language_id
+from pipeline.multilingual.language_id import (
+    LanguageIdConfig,
+    LanguageIdentifier,
+    LanguagePrediction,
+    default_model_path,
+)
 
 UDHR_ARTICLE_1 = {
     "en": "All human beings are born free and equal in dignity and rights. They are endowed with reason and conscience "

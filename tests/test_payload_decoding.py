@@ -13,9 +13,9 @@ import brotli  # FastWARC's dependency
 import pytest
 from conftest import FIXTURES, REPO
 
-from pipeline.encoding import decode_html
-from pipeline.http_body import BodyError, decode_body
-from pipeline.warc_reader import read_warc
+from pipeline.extraction.encoding import decode_html
+from pipeline.warc.http_body import BodyError, decode_body
+from pipeline.warc.reader import read_warc
 
 LIMIT = 5_000_000
 
@@ -77,7 +77,7 @@ def test_a_compression_bomb_stops_at_the_cap(coding):
 
 _BOMB_SCRIPT = """
 import json, resource, sys, zlib
-from pipeline.http_body import BodyError, decode_body
+from pipeline.warc.http_body import BodyError, decode_body
 coding, size = sys.argv[1], int(sys.argv[2])
 if coding == "gzip":  # a 1 GiB gzip stream of zeros made from one fully flushed 1 MiB block, repeated
     block = zlib.compressobj(9, zlib.DEFLATED, -15)

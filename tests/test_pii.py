@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import shared_data
 
-from pipeline.extraction import HtmlExtractor
-from pipeline.filters.pii import (
+from pipeline.extraction.html import HtmlExtractor
+from pipeline.multilingual.text_tokens import words
+from pipeline.safety.pii import (
     KINDS,
     PiiConfig,
     PiiDetector,
@@ -25,8 +26,7 @@ from pipeline.filters.pii import (
     pii_signals,
     redact,
 )
-from pipeline.record_steps import extract_documents
-from pipeline.text_tokens import words
+from pipeline.warc.records import extract_documents
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO / "sample_data" / "manifest.jsonl"

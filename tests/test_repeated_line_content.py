@@ -12,9 +12,8 @@ import pytest
 from conftest import FIXTURES, shared_data
 from test_gopher_repetition import sample_page_text
 
-from pipeline.filters.rejection import Rejection
-from pipeline.filters.repeated_line_content import LineCoverage, RepeatedLineContent, RepeatedLineContentConfig
-from pipeline.steps import Document
+from pipeline.heuristics.repeated_line_content import LineCoverage, RepeatedLineContent, RepeatedLineContentConfig
+from pipeline.steps import Document, Rejection
 
 ARTICLE = (FIXTURES / "repetition" / "treasure_coast_hurricane.txt").read_text(encoding="utf-8")
 # Written for this project: the Yangtze, one line per paragraph.

@@ -15,8 +15,8 @@ PROBE = """
 import pipeline
 assert pipeline.__file__.startswith(ZIP), pipeline.__file__
 from pipeline.config import CurateConfig, shipped_defaults
-from pipeline.filters.dirty_words import DirtyWords
-from pipeline.filters.url_safety import UrlSafetyFilter
+from pipeline.heuristics.dirty_words import DirtyWords
+from pipeline.safety.url_safety import UrlSafetyFilter
 from pipeline.quality.fasttext_classifier import FastTextClassifier
 from pipeline.quality.transformer_classifier import read_classifier_config
 

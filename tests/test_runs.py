@@ -23,8 +23,8 @@ import pytest
 from conftest import REPO
 
 from pipeline.config import CurateConfig, IoConfig, SparkConfig
-from pipeline.inputs import expand_inputs
 from pipeline.spark.curate import CurationRun, RunConflict, run_curation
+from pipeline.warc.inputs import expand_inputs
 
 SHARDS = [REPO / "sample_data" / "shards" / f"sample-000{i}.warc.gz" for i in (0, 1)]
 INPUT = ",".join(map(str, SHARDS))

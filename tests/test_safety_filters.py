@@ -1,6 +1,6 @@
-from pipeline.filters.banned_url_words import BannedUrlWords
-from pipeline.filters.domain_blocklist import DomainBlocklist
-from pipeline.filters.url_safety import SafetyConfig, UrlSafetyFilter
+from pipeline.safety.banned_url_words import BannedUrlWords
+from pipeline.safety.domain_blocklist import DomainBlocklist
+from pipeline.safety.url_safety import SafetyConfig, UrlSafetyFilter
 
 
 def test_listed_domain_blocks_itself_and_its_subdomains_only():

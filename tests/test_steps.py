@@ -4,11 +4,10 @@ and a failing document costing only itself."""
 from __future__ import annotations
 
 from pipeline.config import CurateConfig
-from pipeline.filters.gopher_repetition import GopherRepetition
-from pipeline.filters.rejection import Rejection
+from pipeline.heuristics.gopher_repetition import GopherRepetition
 from pipeline.passes import PerLanguage
 from pipeline.registry import FILTER, STEPS
-from pipeline.steps import STEP_ERROR, DecisionVerdict, Document, Step, TextStep, run_steps
+from pipeline.steps import STEP_ERROR, DecisionVerdict, Document, Rejection, Step, TextStep, run_steps
 
 
 class Shouting(Step):

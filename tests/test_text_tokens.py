@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.text_tokens import dominant_script, is_unspaced, ngrams, words
+from pipeline.multilingual.text_tokens import dominant_script, is_unspaced, ngrams, words
 
 CHINESE = "我们在北京大学学习自然语言处理，这是一个很好的例子。"
 JAPANESE = "私は東京大学で自然言語処理を勉強しています。"

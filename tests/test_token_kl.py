@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import FIXTURES, shared_data
 
-from pipeline.filters.token_kl import (
+from pipeline.heuristics.token_kl import (
     TokenKl,
     TokenKlConfig,
     bin_counts,
@@ -22,7 +22,7 @@ from pipeline.filters.token_kl import (
     outlier_threshold,
     token_bins,
 )
-from pipeline.text_tokens import words
+from pipeline.multilingual.text_tokens import words
 
 PARAGRAPHS = [json.loads(line)["text"] for line in (FIXTURES / "token_kl" / "wikipedia_paragraphs.jsonl").open()]
 

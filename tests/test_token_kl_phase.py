@@ -12,7 +12,7 @@ import pytest
 from conftest import FIXTURES
 
 from pipeline.config import CurateConfig
-from pipeline.filters.token_kl import TokenBins, TokenKl, TokenKlConfig, TokenKlJudge
+from pipeline.heuristics.token_kl import TokenBins, TokenKl, TokenKlConfig, TokenKlJudge
 from pipeline.registry import FILTER
 from pipeline.spark.stages import arrow_schema
 from pipeline.spark.token_kl_phase import CorpusJudgements, TokenKlPhase

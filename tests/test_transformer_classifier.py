@@ -17,15 +17,15 @@ pytest.importorskip("transformers")
 
 from classifiers.train_transformer import TrainConfig, held_out, read_examples, train  # noqa: E402
 from classifiers.weak_labels import code_label, page_structure, reasoning_label, tex_spans  # noqa: E402
-from pipeline.encoding import decode_html  # noqa: E402
-from pipeline.extraction import HtmlExtractor  # noqa: E402
+from pipeline.extraction.encoding import decode_html  # noqa: E402
+from pipeline.extraction.html import HtmlExtractor  # noqa: E402
 from pipeline.quality.transformer_classifier import (  # noqa: E402
     TransformerClassifier,
     TransformerClassifierConfig,
     model_dir,
     read_classifier_config,
 )
-from pipeline.textfiles import shipped
+from pipeline.resources import shipped
 
 HERE = FIXTURES / "quality_transformer"
 TEXTS = json.loads((HERE / "texts.json").read_text(encoding="utf-8"))

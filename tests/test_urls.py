@@ -1,4 +1,4 @@
-from pipeline.urls import parent_domains, registered_domain, url_dedup_key, url_host
+from pipeline.warc.urls import parent_domains, registered_domain, url_dedup_key, url_host
 
 
 def test_variants_of_one_url_share_a_key():

@@ -8,9 +8,9 @@ import random
 import pytest
 from conftest import FIXTURES, shared_data
 
-from pipeline.filters.warc_record import screen_record
-from pipeline.record_steps import index_warc
-from pipeline.warc_reader import ReadError, ReadReport, WarcRecord, read_warc
+from pipeline.warc.reader import ReadError, ReadReport, WarcRecord, read_warc
+from pipeline.warc.records import index_warc
+from pipeline.warc.screening import screen_record
 
 WARC = FIXTURES / "warc"
 

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 import xxhash
 
-from pipeline.filters.rejection import Rejection
-from pipeline.steps import Document, Step, TextStep
+from pipeline.steps import Document, Rejection, Step, TextStep
 
 
 @dataclass(frozen=True)

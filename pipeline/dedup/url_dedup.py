@@ -1,7 +1,7 @@
 """URL-level de-duplication (Llama 3 §3.1.1: "we perform URL-level de-duplication across the entire dataset.
 We keep the most recent version for pages corresponding to each URL").
 
-Fetches are grouped by :func:`pipeline.urls.url_dedup_key` and the one that sorts first under :func:`recency_key`
+Fetches are grouped by :func:`pipeline.warc.urls.url_dedup_key` and the one that sorts first under :func:`recency_key`
 is kept: the latest ``WARC-Date``, then (for equal dates) the smallest record id, so reruns and different
 partitionings keep the same record. The others are rejected as ``url_duplicate`` with the kept id as detail.
 The Spark stage (``pipeline.spark.stages.url_dedup``) applies exactly this order as a window over the key.

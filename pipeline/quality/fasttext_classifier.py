@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import regex
 
-from pipeline.language_id import _load_model
-from pipeline.textfiles import shipped
+from pipeline.multilingual.language_id import _load_model
+from pipeline.resources import shipped
 
 # The shipped demo model and its metadata (.json beside it), under pipeline/resources.
 SHIPPED_MODEL = "models/wikipedia_fasttext.ftz"

@@ -29,11 +29,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.filters.rejection import Rejection
 from pipeline.quality.fasttext_classifier import SHIPPED_MODEL, FastTextClassifier, FastTextClassifierConfig
 from pipeline.quality.transformer_classifier import TransformerClassifier, TransformerClassifierConfig
-from pipeline.steps import Document, Step
-from pipeline.textfiles import shipped
+from pipeline.resources import shipped
+from pipeline.steps import Document, Rejection, Step
 
 WIKIPEDIA = "wikipedia_fasttext"
 DOMAINS = ("code", "reasoning")

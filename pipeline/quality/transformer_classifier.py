@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from importlib.abc import Traversable
 from pathlib import Path
 
-from pipeline.textfiles import shipped
+from pipeline.resources import shipped
 
 CONFIG_FILE = "classifier.json"
 HEAD_FILE = "head.safetensors"

@@ -32,16 +32,17 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from pipeline.config import CurateConfig, to_toml
-from pipeline.filters.token_kl import TokenKlJudge
-from pipeline.filters.url_safety import UrlSafetyFilter
-from pipeline.inputs import expand_inputs
-from pipeline.language_id import default_model_path
+from pipeline.heuristics.token_kl import TokenKlJudge
+from pipeline.multilingual.language_id import default_model_path
 from pipeline.quality.fasttext_classifier import SHIPPED_MODEL
 from pipeline.registry import EXTRACT, FILTER, STAGES, TRIM_SIGNALS
+from pipeline.resources import shipped
+from pipeline.safety.url_safety import UrlSafetyFilter
 from pipeline.spark.dedup_phase import DedupPhase
 from pipeline.spark.outputs import DOCUMENTS, REJECTED, as_rejected, map_keys, write_outputs
 from pipeline.spark.schema import INDEX_SCHEMA
 from pipeline.spark.stages import pending, rejected, url_dedup_stage
+from pipeline.spark.stats import RunStats, build_stats, format_summary, language_table
 from pipeline.spark.token_kl_phase import CorpusJudgements, TokenKlPhase
 from pipeline.spark.unit_tasks import (
     DEDUP,
@@ -57,9 +58,8 @@ from pipeline.spark.unit_tasks import (
 )
 from pipeline.spark.units import Unit, describe, run_units
 from pipeline.spark.workdir import DONE, PHASES, WorkDir
-from pipeline.stats import RunStats, build_stats, format_summary, language_table
-from pipeline.textfiles import shipped
-from pipeline.warc_reader import source_name
+from pipeline.warc.inputs import expand_inputs
+from pipeline.warc.reader import source_name
 
 WRITE = "write"
 RUN_FILE = "run.json"

@@ -25,10 +25,10 @@ from pyspark.sql.types import StructType
 
 from pipeline.config import CurateConfig
 from pipeline.dedup.minhash import MinHashConfig, band_keys, lsh_params
-from pipeline.filters.dirty_words import is_adult_site
-from pipeline.filters.pii import is_pii_heavy_domain
+from pipeline.heuristics.dirty_words import is_adult_site
 from pipeline.passes import enabled
 from pipeline.registry import EXTRACT
+from pipeline.safety.pii import is_pii_heavy_domain
 from pipeline.spark.dedup_stages import _group_column, candidate_edges, connected_components, line_removals
 from pipeline.spark.unit_tasks import DEDUP, read_pass
 from pipeline.spark.units import describe

@@ -6,7 +6,7 @@ Output ``documents/`` (Parquet), one row per kept document:
 |---|---|---|
 | id | string | WARC-Record-ID of the response (the UUID, without ``<urn:uuid:...>``) |
 | url | string | WARC-Target-URI as crawled |
-| url_key | string | normalised URL used for URL dedup (:func:`pipeline.urls.url_dedup_key`) |
+| url_key | string | normalised URL used for URL dedup (:func:`pipeline.warc.urls.url_dedup_key`) |
 | host | string | lower-case host name |
 | domain | string | registered domain (eTLD+1) of the host |
 | fetch_time | timestamp (UTC) | WARC-Date |

@@ -1,13 +1,13 @@
 """The token_kl phase: each group's corpus token distribution and outlier threshold, as Spark aggregations over
 the token bins the filter pass left on every kept document (Llama 3 §3.1.1, "token-distribution Kullback-Leibler
-divergence"; definitions in :mod:`pipeline.filters.token_kl`).
+divergence"; definitions in :mod:`pipeline.heuristics.token_kl`).
 
 1. which groups (languages) have ``min_documents`` documents of ``min_tokens`` tokens: only they are judged;
 2. their corpus counts (``_work/token_kl/corpus/group=<g>/``: bin, count), summed from the documents' bins;
 3. every judged document's KL divergence (a Python pass over the bins only, the corpus read per worker), the
    group's least-squares fit of KL against ln(tokens) and the quartiles of the excess, hence the threshold.
 
-Only per-group numbers reach the driver. The judge pass (:class:`pipeline.filters.token_kl.TokenKlJudge`) then
+Only per-group numbers reach the driver. The judge pass (:class:`pipeline.heuristics.token_kl.TokenKlJudge`) then
 applies the verdict per unit, with :class:`CorpusJudgements` loading a group's corpus once per worker.
 """
 
@@ -21,7 +21,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from pipeline.config import CurateConfig, LanguageConfigs, shipped_defaults
-from pipeline.filters.token_kl import GroupJudgement, TokenKlConfig, kl_divergence, length_fit, outlier_threshold
+from pipeline.heuristics.token_kl import GroupJudgement, TokenKlConfig, kl_divergence, length_fit, outlier_threshold
 from pipeline.registry import FILTER
 from pipeline.spark.unit_tasks import TOKEN_KL, read_pass
 from pipeline.spark.units import describe

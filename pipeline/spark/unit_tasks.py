@@ -22,16 +22,16 @@ import pyarrow as pa
 from pyspark.sql.types import StructType
 
 from pipeline.config import CurateConfig
-from pipeline.filters.token_kl import TokenKlJudge
-from pipeline.filters.url_safety import UrlSafetyFilter
+from pipeline.heuristics.token_kl import TokenKlJudge
 from pipeline.passes import pass_steps
-from pipeline.record_steps import extract_documents, index_warc, screen_url
 from pipeline.registry import EXTRACT, FILTER
+from pipeline.safety.url_safety import UrlSafetyFilter
 from pipeline.spark.schema import EXTRACT_ARTIFACTS, EXTRACTED_SCHEMA, FILTER_ARTIFACTS, INDEX_SCHEMA
 from pipeline.spark.stages import arrow_schema, to_batches
 from pipeline.spark.workdir import WorkDir
 from pipeline.steps import Document, Step, run_steps
-from pipeline.warc_reader import ReadReport
+from pipeline.warc.reader import ReadReport
+from pipeline.warc.records import extract_documents, index_warc, screen_url
 
 INDEX, PLAN, DEDUP, TOKEN_KL, JUDGE = "index", "plan", "dedup", "token_kl", "judge"
 EXTRACT_PASS_SCHEMA = StructType(EXTRACTED_SCHEMA.fields + EXTRACT_ARTIFACTS.fields)
@@ -103,7 +103,7 @@ def index_unit(workdir: WorkDir, unit: str, path: str, source_file: str, config:
 @functools.lru_cache(maxsize=4)
 def _extractor(extraction_config):
     """One extractor per Python worker and config (built lazily, reused across tasks)."""
-    from pipeline.extraction import HtmlExtractor
+    from pipeline.extraction.html import HtmlExtractor
 
     return HtmlExtractor(extraction_config)
 

@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peak_memory import PeakMemory  # noqa: E402
 
 from pipeline.config import CurateConfig, IoConfig  # noqa: E402
-from pipeline.filters.warc_record import screen_record  # noqa: E402
-from pipeline.warc_reader import WarcRecord, read_warc  # noqa: E402
+from pipeline.warc.reader import WarcRecord, read_warc  # noqa: E402
+from pipeline.warc.screening import screen_record  # noqa: E402
 
 
 def html_pages(files: list[str]) -> list[tuple[bytes, str | None, str]]:
@@ -57,8 +57,8 @@ def bare_trafilatura(pages) -> float:
 
 
 def own_extractor(pages) -> float:
-    from pipeline.encoding import decode_html
-    from pipeline.extraction import HtmlExtractor
+    from pipeline.extraction.encoding import decode_html
+    from pipeline.extraction.html import HtmlExtractor
 
     extractor = HtmlExtractor()
     t = time.perf_counter()

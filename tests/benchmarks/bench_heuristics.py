@@ -28,16 +28,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_curate import html_pages  # noqa: E402
 
 from pipeline.config import CurateConfig  # noqa: E402
-from pipeline.encoding import decode_html  # noqa: E402
-from pipeline.extraction import HtmlExtractor  # noqa: E402
-from pipeline.filters.dirty_words import DirtyWords  # noqa: E402
-from pipeline.filters.gopher_repetition import GopherRepetition  # noqa: E402
-from pipeline.filters.pii import PiiDetector  # noqa: E402
-from pipeline.filters.repeated_line_content import RepeatedLineContent  # noqa: E402
-from pipeline.filters.token_kl import TokenBins, TokenKl  # noqa: E402
-from pipeline.language_id import LanguageIdentifier  # noqa: E402
+from pipeline.extraction.encoding import decode_html  # noqa: E402
+from pipeline.extraction.html import HtmlExtractor  # noqa: E402
+from pipeline.heuristics.dirty_words import DirtyWords  # noqa: E402
+from pipeline.heuristics.gopher_repetition import GopherRepetition  # noqa: E402
+from pipeline.heuristics.repeated_line_content import RepeatedLineContent  # noqa: E402
+from pipeline.heuristics.token_kl import TokenBins, TokenKl  # noqa: E402
+from pipeline.multilingual.language_id import LanguageIdentifier  # noqa: E402
 from pipeline.passes import pass_steps  # noqa: E402
 from pipeline.registry import FILTER  # noqa: E402
+from pipeline.safety.pii import PiiDetector  # noqa: E402
 from pipeline.steps import Document, run_steps  # noqa: E402
 
 OFFICIAL = ("en", "de", "fr", "it", "pt", "hi", "es", "th", "zh", "ja")

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from pipeline.language_id import LanguageIdentifier  # noqa: E402
+from pipeline.multilingual.language_id import LanguageIdentifier  # noqa: E402
 
 
 def main() -> None:

@@ -100,7 +100,7 @@ def datatrove_python() -> str:
         quietly([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"])
         quietly([str(python), "-m", "pip", "install", "-q", *PACKAGES])
         done.touch()
-    from pipeline.language_id import default_model_path
+    from pipeline.multilingual.language_id import default_model_path
 
     quietly([str(python), str(HERE / "datatrove_fineweb.py"), "assets", "--lid", str(default_model_path())])
     print(f"datatrove venv: {versions(str(python), SHOWN)}")

@@ -1,4 +1,4 @@
-"""Benchmark: the project's reader (pipeline.warc_reader: FastWARC plus resynchronisation) against FastWARC alone and
+"""Benchmark: the project's reader (pipeline.warc.reader: FastWARC plus resynchronisation) against FastWARC alone and
 warcio, on the same files, in the same run.
 
 Throughput: each reader reads every record and its HTTP body in a fresh single process (one core), best of
@@ -32,7 +32,7 @@ HOSTILE = REPO / "tests" / "fixtures" / "warc_hostile"
 
 
 def read_project(path: str) -> int:
-    from pipeline.warc_reader import WarcRecord, read_warc
+    from pipeline.warc.reader import WarcRecord, read_warc
 
     return sum(isinstance(r, WarcRecord) for r in read_warc(path, want_payload=lambda ordinal: True))
 
@@ -131,7 +131,7 @@ def robustness() -> None:
 
 
 def robustness_table(paths: list[str], root: Path) -> None:
-    from pipeline.warc_reader import ReadReport, WarcRecord, read_warc
+    from pipeline.warc.reader import ReadReport, WarcRecord, read_warc
 
     print(f"  {'file':<62} {'project':>8} {'fastwarc':>9} {'warcio':>9} {'damaged':>8} {'recovered':>9} "
           f"{'skipped B':>9}")

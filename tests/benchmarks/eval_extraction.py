@@ -28,7 +28,7 @@ from trafilatura.utils import decode_file
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from pipeline.extraction import ExtractionConfig, HtmlExtractor  # noqa: E402
+from pipeline.extraction.html import ExtractionConfig, HtmlExtractor  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "extraction_trafilatura_eval"
 FIXTURES = REPO / "tests" / "fixtures" / "extraction"

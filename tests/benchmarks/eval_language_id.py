@@ -36,7 +36,7 @@ import fasttext
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from pipeline.language_id import LanguageIdConfig, LanguageIdentifier, default_model_path  # noqa: E402
+from pipeline.multilingual.language_id import LanguageIdConfig, LanguageIdentifier, default_model_path  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 SENTENCES = DATA / "langid_lingua" / "sentences_dev.jsonl"
@@ -170,7 +170,7 @@ def ablation(identifier: LanguageIdentifier, model, sentences: list[tuple[str, s
 def load_pages() -> list[str]:
     from trafilatura.utils import decode_file
 
-    from pipeline.extraction import HtmlExtractor
+    from pipeline.extraction.html import HtmlExtractor
 
     extractor = HtmlExtractor()
     texts = []

@@ -35,10 +35,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from pipeline.config import CurateConfig  # noqa: E402
-from pipeline.extraction import HtmlExtractor  # noqa: E402
-from pipeline.filters.url_safety import UrlSafetyFilter  # noqa: E402
-from pipeline.record_steps import extract_documents, index_warc, screen_url  # noqa: E402
-from pipeline.warc_reader import ReadReport  # noqa: E402
+from pipeline.extraction.html import HtmlExtractor  # noqa: E402
+from pipeline.safety.url_safety import UrlSafetyFilter  # noqa: E402
+from pipeline.warc.reader import ReadReport  # noqa: E402
+from pipeline.warc.records import extract_documents, index_warc, screen_url  # noqa: E402
 
 SHARDS = sorted((REPO / "sample_data" / "shards").glob("*.warc.gz"))
 MAX_RANGE = 1024

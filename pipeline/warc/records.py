@@ -16,15 +16,15 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from pipeline.encoding import decode_html
-from pipeline.filters.rejection import Rejection
-from pipeline.filters.url_safety import UrlSafetyFilter
-from pipeline.filters.warc_record import RecordConfig, screen_record
-from pipeline.urls import registered_domain, url_dedup_key, url_host
-from pipeline.warc_reader import ReadError, ReadReport, WarcRecord, read_warc
+from pipeline.extraction.encoding import decode_html
+from pipeline.safety.url_safety import UrlSafetyFilter
+from pipeline.steps import Rejection
+from pipeline.warc.reader import ReadError, ReadReport, WarcRecord, read_warc
+from pipeline.warc.screening import RecordConfig, screen_record
+from pipeline.warc.urls import registered_domain, url_dedup_key, url_host
 
 if TYPE_CHECKING:
-    from pipeline.extraction import HtmlExtractor
+    from pipeline.extraction.html import HtmlExtractor
 
 
 def _verdict(row: dict, stage: str, rejection: Rejection | None) -> dict:

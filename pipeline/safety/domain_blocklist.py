@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import xxhash
 
-from pipeline.filters.rejection import Rejection
-from pipeline.textfiles import SHIPPED, read_list, shipped
-from pipeline.urls import normalize_host, parent_domains, url_host
+from pipeline.resources import SHIPPED, read_list, shipped
+from pipeline.steps import Rejection
+from pipeline.warc.urls import normalize_host, parent_domains, url_host
 
 DEFAULT_DOMAIN_LISTS = (f"{SHIPPED}blocklists/ut1_adult_domains.txt.gz",)
 DEFAULT_URL_LISTS = (f"{SHIPPED}blocklists/ut1_adult_urls.txt.gz",)

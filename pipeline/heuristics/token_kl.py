@@ -4,9 +4,9 @@ training corpus distribution").
 
 Definition, per document *d* of a group *g* (its language by default):
 
-- tokens: the words of :func:`pipeline.text_tokens.words` (segmented per script, so Chinese or Thai are words, not
-  one token a line), lower-cased, hashed with xxh64 into ``buckets`` bins (a bounded vocabulary: memory is
-  ``buckets`` counts per group however large the crawl; colliding rare words are merged, which barely moves a
+- tokens: the words of :func:`~pipeline.multilingual.text_tokens.words` (segmented per script, so Chinese or Thai
+  are words, not one token a line), lower-cased, hashed with xxh64 into ``buckets`` bins (a bounded vocabulary:
+  memory is ``buckets`` counts per group however large the crawl; colliding rare words are merged, which barely moves a
   divergence dominated by frequent words and by words unseen elsewhere);
 - P_d(i) = c_d(i) / n_d, the document's bin frequencies;
 - Q_g(i) = (C_g(i) - c_d(i) + alpha) / (N_g - n_d + alpha * buckets): the group's corpus counts *without the
@@ -41,9 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
-from pipeline.filters.rejection import Rejection
-from pipeline.steps import Document, Step
-from pipeline.text_tokens import words
+from pipeline.multilingual.text_tokens import words
+from pipeline.steps import Document, Rejection, Step
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ A document is dropped when any of these signals is *above* its threshold:
   ``rps_doc_frac_chars_dupe_{n}grams`` also counts first occurrences, and with it this filter would drop 12 of the
   122 WikiText-2 articles instead of 4 (Wikipedia leads restate their body).
 
-Words are ``pipeline.text_tokens.words`` lower-cased (RedPajama-V2's normalisation; punctuation is not a word), so
+Words are ``multilingual.text_tokens.words`` lower-cased (RedPajama-V2's normalisation; punctuation is not a word), so
 Chinese, Japanese and Thai have word n-grams rather than one n-gram per line. A word's characters are ``len(word)``
 and an n-gram's the sum over its words: no spaces are counted, so spaced and unspaced scripts compare.
 """
@@ -36,8 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.filters.rejection import Rejection
-from pipeline.steps import Document, Step
+from pipeline.steps import Document, Rejection, Step
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 

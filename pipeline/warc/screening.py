@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.filters.rejection import Rejection
-from pipeline.warc_reader import HTML_CONTENT_TYPES, WarcRecord
+from pipeline.steps import Rejection
+from pipeline.warc.reader import HTML_CONTENT_TYPES, WarcRecord
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import glob
 import os
 
-from pipeline.textfiles import read_list
+from pipeline.resources import read_list
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".warc.zst", ".warc.lz4", ".arc", ".arc.gz")
 LIST_SUFFIXES = (".paths", ".paths.gz", ".txt", ".txt.gz", ".lst")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pipeline.filters.rejection import Rejection
-from pipeline.textfiles import SHIPPED, read_list
+from pipeline.resources import SHIPPED, read_list
+from pipeline.steps import Rejection
 
 DEFAULT_BANNED_WORDS = f"{SHIPPED}blocklists/banned_words.txt"
 DEFAULT_SOFT_BANNED_WORDS = f"{SHIPPED}blocklists/soft_banned_words.txt"

@@ -13,7 +13,7 @@ import zlib
 
 from fastwarc.stream_io import BrotliReader, ChunkedReader
 
-from pipeline.filters.rejection import Rejection
+from pipeline.steps import Rejection
 
 _READ_PIECE = 1 << 20
 

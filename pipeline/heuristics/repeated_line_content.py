@@ -8,7 +8,7 @@ word n-gram (``ngram_size`` words, inside one line) that already occurred earlie
 or earlier in the same line (Gopher's "after the first" counting); each word counts once however many repeats cover it,
 weighted by ``len(word)``. The first of a set of alike lines is kept (one log line, the first copy of a paragraph
 pasted twice), the others go.
-Words are ``pipeline.text_tokens.words`` of the line (so Chinese, Japanese and Thai lines have real words), compared
+Words are ``multilingual.text_tokens.words`` of the line (so Chinese, Japanese and Thai lines have real words), compared
 lower-cased with digit runs as "0" (ccNet's normalisation, as in line dedup and MinHash): log lines that differ only
 in timestamps, ids, counters or IP addresses share all their n-grams, and all but the first score 1.0, however
 unique each line is. A run of numbers repeats itself (a timestamp's seven "0"s hold the 5-gram of "0"s three times),
@@ -38,10 +38,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pipeline.filters.gopher_repetition import covered_words, later_occurrences, repeated_ngrams
-from pipeline.filters.rejection import Rejection
-from pipeline.steps import Document, TextStep
-from pipeline.text_tokens import words
+from pipeline.heuristics.gopher_repetition import covered_words, later_occurrences, repeated_ngrams
+from pipeline.multilingual.text_tokens import words
+from pipeline.steps import Document, Rejection, TextStep
 
 _DIGITS = re.compile(r"\d+")
 

@@ -11,7 +11,7 @@ language and the English list (upstream removes English words from the other lis
 pages in every language); a document with no known language against English and, when it is mostly Chinese,
 Japanese, Thai or Myanmar script, that script's list.
 
-Matching is on whole words from ``pipeline.text_tokens.words``, lower-cased: "ass" is not found in "assessment",
+Matching is on whole words from ``multilingual.text_tokens.words``, lower-cased: "ass" is not found in "assessment",
 nor "cunt" in "Scunthorpe". A list entry is tokenised the same way and matched as a token sequence, joined with a
 space between spaced-script tokens and with nothing between unspaced ones (Chinese, Japanese, Thai): an entry of
 the Chinese list then matches wherever the segmenter's word boundaries fall at its start and end, however it was
@@ -43,10 +43,9 @@ from dataclasses import dataclass
 
 import regex
 
-from pipeline.filters.rejection import Rejection
-from pipeline.steps import DecisionVerdict, Document, Step
-from pipeline.text_tokens import UNKNOWN, dominant_script, is_unspaced, words
-from pipeline.textfiles import SHIPPED, read_list
+from pipeline.multilingual.text_tokens import UNKNOWN, dominant_script, is_unspaced, words
+from pipeline.resources import SHIPPED, read_list
+from pipeline.steps import DecisionVerdict, Document, Rejection, Step
 
 # Characters a list entry may have between its words ("tit-bit", "s.o.b", "don't").
 _SEPARATORS = regex.compile(r"[\s'’.\-]+")

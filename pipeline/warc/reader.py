@@ -40,8 +40,8 @@ from datetime import datetime
 
 from fastwarc.warc import ArchiveIterator
 
-from pipeline.filters.rejection import Rejection
-from pipeline.http_body import BodyError, decode_body
+from pipeline.steps import Rejection
+from pipeline.warc.http_body import BodyError, decode_body
 
 HTML_CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # Longest WARC header or HTTP head parsed (FastWARC's default). Longer ones are ``oversized_header``: real heads are

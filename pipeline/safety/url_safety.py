@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.filters.banned_url_words import (
+from pipeline.safety.banned_url_words import (
     DEFAULT_BANNED_SUBWORDS,
     DEFAULT_BANNED_WORDS,
     DEFAULT_SOFT_BANNED_WORDS,
     BannedUrlWords,
 )
-from pipeline.filters.domain_blocklist import DEFAULT_DOMAIN_LISTS, DEFAULT_URL_LISTS, DomainBlocklist
-from pipeline.filters.rejection import Rejection
+from pipeline.safety.domain_blocklist import DEFAULT_DOMAIN_LISTS, DEFAULT_URL_LISTS, DomainBlocklist
+from pipeline.steps import Rejection
 
 
 @dataclass(frozen=True)

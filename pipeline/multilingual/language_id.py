@@ -24,8 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.filters.rejection import Rejection
-from pipeline.steps import Document, Step
+from pipeline.steps import Document, Rejection, Step
 
 UNKNOWN = "unknown"
 _LABEL_PREFIX = "__label__"
