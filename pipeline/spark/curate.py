@@ -39,7 +39,7 @@ from pipeline.registry import EXTRACT, FILTER, STAGES, TRIM_SIGNALS
 from pipeline.resources import shipped
 from pipeline.safety.url_safety import UrlSafetyFilter
 from pipeline.spark.dedup_phase import DedupPhase
-from pipeline.spark.outputs import DOCUMENTS, REJECTED, as_rejected, map_keys, write_outputs
+from pipeline.spark.outputs import DOCUMENTS, REJECTED, as_rejected, map_keys, parquet_codec, write_outputs
 from pipeline.spark.schema import INDEX_SCHEMA
 from pipeline.spark.stages import pending, rejected, url_dedup_stage
 from pipeline.spark.stats import RunStats, build_stats, format_summary, language_table
@@ -312,13 +312,15 @@ class CurationRun:
         if cfg.spark.output_files:
             documents = documents.coalesce(cfg.spark.output_files)
         struct_fields = map_keys(final, ["signals", "scores"])
-        written = write_outputs(documents, self.workdir, "d", struct_fields, cfg.io.rejected_text)
+        codec = parquet_codec(self.spark)
+        written = write_outputs(documents, self.workdir, "d", struct_fields, cfg.io.rejected_text, codec)
         if cfg.io.write_rejected:
             describe(sc, WRITE, "rejected/ of the records dropped before extraction")
             dropped = as_rejected(index_rejected.withColumnRenamed("payload_bytes", "html_bytes"))
             if cfg.spark.output_files:
                 dropped = dropped.coalesce(cfg.spark.output_files)
-            written[REJECTED] += write_outputs(dropped, self.workdir, "r", struct_fields)[REJECTED]
+            written[REJECTED] += write_outputs(dropped, self.workdir, "r", struct_fields,
+                                              compression=codec)[REJECTED]
         describe(sc, WRITE, "statistics")
         ledger = [r.asDict() for r in _ledger(index_rejected, "payload_bytes", None)
                   .unionByName(_ledger(final, "html_bytes", "text")).collect()]

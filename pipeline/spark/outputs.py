@@ -82,12 +82,23 @@ def _for_output(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def parquet_codec(spark) -> str:
+    """pyarrow's name for the session's ``spark.sql.parquet.compression.codec``, so that ``--conf`` given to
+    spark-submit compresses the outputs pyarrow writes as it would Spark's own."""
+    codec = spark.conf.get("spark.sql.parquet.compression.codec", "zstd").lower()
+    codec = {"uncompressed": "none", "lz4_raw": "lz4"}.get(codec, codec)
+    if codec not in ("none", "snappy", "gzip", "brotli", "lz4", "zstd"):
+        raise ValueError(f"spark.sql.parquet.compression.codec={codec} is not one pyarrow writes: use none, snappy, "
+                         "gzip, brotli, lz4 or zstd")
+    return codec
+
+
 def write_outputs(frame: DataFrame, workdir: WorkDir, prefix: str, struct_fields: dict[str, list[str]],
-                  rejected_text: bool = True) -> dict:
+                  rejected_text: bool = True, compression: str = "zstd") -> dict:
     """Write the kept rows of ``frame`` (columns of ``rejected/``, ``stage`` null when kept) into ``documents/``
-    and the others into ``rejected/`` (without text unless ``rejected_text``); file names start with ``prefix``;
-    ``struct_fields``: the fields of the ``signals`` and ``scores`` structs. Returns ``{"documents": {language:
-    rows}, "rejected": rows}``."""
+    and the others into ``rejected/`` (without text unless ``rejected_text``), as Parquet compressed with
+    ``compression``; file names start with ``prefix``; ``struct_fields``: the fields of the ``signals`` and
+    ``scores`` structs. Returns ``{"documents": {language: rows}, "rejected": rows}``."""
     kept_schema = output_schema(DOCUMENT_SCHEMA, struct_fields)
     rejected_schema = output_schema(REJECTED_SCHEMA, struct_fields)
 
@@ -103,7 +114,7 @@ def write_outputs(frame: DataFrame, workdir: WorkDir, prefix: str, struct_fields
                               if kind == DOCUMENTS else [REJECTED])
                     path = workdir.path(*folder, f"part-{prefix}-{task:05d}.parquet")
                     fh = files.enter_context(workdir.committed(path))
-                    writers[kind, language] = files.enter_context(pq.ParquetWriter(fh, schema, compression="zstd"))
+                    writers[kind, language] = files.enter_context(pq.ParquetWriter(fh, schema, compression=compression))
                 writers[kind, language].write_table(_for_output(part, schema))
                 rows[kind, language] = rows.get((kind, language), 0) + part.num_rows
 
