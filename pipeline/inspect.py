@@ -148,7 +148,7 @@ def describe(kind: str, row: dict, number: str, chars: int, extra_signals: Seque
         lines.append(f"detail    {row['detail']}")
     signals = _present(row.get("signals"))
     names = reason_signals(row.get("reason"), list(signals))
-    names += [name for name in extra_signals if name in signals and name not in names]
+    names += [name for name in dict.fromkeys(extra_signals) if name in signals and name not in names]
     if names:
         lines.append("signals   " + " · ".join(f"{name} {signals[name]:.4g}" for name in names))
     scores = _present(row.get("scores"))
