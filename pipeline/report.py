@@ -32,7 +32,9 @@ REPORT_JSON, REPORT_HTML, STATS_JSON = "report.json", "report.html", "stats.json
 TOP_LANGUAGES = 30  # languages drawn in the bar chart (the table lists all)
 MARKED_FENCES = 6  # per-language token-KL fences drawn on the chart (all are listed under it)
 KEPT, DROPPED_HERE, DROPPED_OTHER = "#3b6fb6", "#d1495b", "#b8b8b8"
-_STAGE_COLOURS = plt.get_cmap("tab20").colors
+# tab20's strong colours but blue and grey (kept, and dropped elsewhere, in the histograms): 8 for the 7 stages
+# from language ID on, so that a stage has the same colour in every run
+_STAGE_COLOURS = [colour for i, colour in enumerate(plt.get_cmap("tab20").colors) if i % 2 == 0 and i not in (0, 14)]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#222;
@@ -47,7 +49,8 @@ th{background:#f0f0f0}td.l,th.l{text-align:left}
 .cards{display:grid;grid-template-columns:repeat(3,1fr);gap:14px}
 .chart{background:#fff;border:1px solid #ddd;border-radius:6px;padding:6px 8px}
 .chart svg{width:100%;height:auto}.chart p{font-size:.8em;color:#444;margin:.2em 0}
-.wide svg{width:100%;height:auto}
+.wide svg{width:100%;height:auto}.split{display:grid;grid-template-columns:1fr 1fr;gap:16px;align-items:start}
+.split table{margin-top:0}
 .example{background:#fff;border:1px solid #ddd;border-left:4px solid #d1495b;border-radius:4px;margin:8px 0;
  padding:6px 10px;font-size:.86em}
 table.records{width:100%}.records td{word-break:break-all}
@@ -94,7 +97,7 @@ def _funnel(stats: dict) -> str:
     table = ("<table id=funnel><tr><th class=l>stage</th><th>docs in</th><th>docs out</th><th>dropped</th>"
              f"<th>MB in</th><th>MB out</th><th class=l>drop reasons</th></tr>{rows}</table>")
     names = [s["stage"] for s in stages][::-1]
-    figure, axes = plt.subplots(1, 2, figsize=(11, 0.32 * len(stages) + 1.0))
+    figure, axes = plt.subplots(1, 2, figsize=(11, 0.25 * len(stages) + 0.9))
     for ax, key, unit in ((axes[0], "docs", "documents"), (axes[1], "bytes", "MB")):
         scale = 1e6 if key == "bytes" else 1
         ins = [s[f"{key}_in"] / scale for s in stages][::-1]
@@ -115,30 +118,33 @@ def _languages(stats: dict) -> str:
     languages = stats.get("languages") or {}
     if not languages:
         return "<p>Language ID was off in this run.</p>"
-    stages = [s["stage"] for s in stats["stages"] if any(s["stage"] in e["rejected"] for e in languages.values())]
+    order = [s["stage"] for s in stats["stages"]]
+    stages = [stage for stage in order if any(stage in entry["rejected"] for entry in languages.values())]
     rows = "".join(
         f"<tr><td class=l>{_esc(language)}</td><td>{entry['labelled']:,}</td>"
         + "".join(f"<td>{entry['rejected'].get(stage, 0):,}</td>" for stage in stages)
         + f"<td>{entry['kept']:,}</td><td>{entry['tokens']:,}</td></tr>"
-        for language, entry in languages.items())
+        for language, entry in sorted(languages.items(), key=lambda item: (-item[1]["labelled"], item[0])))
     table = ("<table id=languages><tr><th class=l>language</th><th>labelled</th>"
              + "".join(f"<th>&minus;{_esc(stage)}</th>" for stage in stages)
              + f"<th>kept</th><th>tokens</th></tr>{rows}</table>")
     top = sorted(languages.items(), key=lambda item: -item[1]["labelled"])[:TOP_LANGUAGES][::-1]
     names = [language for language, _ in top]
-    figure, ax = plt.subplots(figsize=(11, 0.24 * len(top) + 1.0))
+    figure, ax = plt.subplots(figsize=(5.2, 0.2 * len(top) + 1.0))
     left = [entry["kept"] for _, entry in top]
     ax.barh(names, left, color=KEPT, label="kept")
-    for i, stage in enumerate(stages):
+    for stage in stages:
+        i = order.index(stage)
         widths = [entry["rejected"].get(stage, 0) for _, entry in top]
-        ax.barh(names, widths, left=left, color=_STAGE_COLOURS[(2 * i + 2) % 20], label=f"dropped: {stage}")
+        ax.barh(names, widths, left=left, color=_STAGE_COLOURS[i % len(_STAGE_COLOURS)], label=f"dropped: {stage}")
         left = [a + b for a, b in zip(left, widths, strict=True)]
     ax.set_xlabel("documents labelled")
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="lower right", frameon=False, fontsize=8)
     figure.tight_layout()
     more = f" (the {TOP_LANGUAGES} largest drawn)" if len(languages) > TOP_LANGUAGES else ""
-    return f"<div class=wide>{_svg(figure)}</div><p class=meta>{len(languages)} languages{more}.</p>{table}"
+    return (f"<p class=meta>{len(languages)} languages{more}.</p>"
+            f"<div class=split><div class=wide>{_svg(figure)}</div><div>{table}</div></div>")
 
 
 def _merged_steps(values: list[float], edges: list[float]) -> tuple[list[float], list[float]]:
