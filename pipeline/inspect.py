@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import os
 import re
 import sys
 import textwrap
@@ -197,11 +198,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InspectError as exc:
         print(f"inspect: {exc}", file=sys.stderr)
         return 2
-    print(f"{len(rows)} of {matching:,} matching document(s) (seed {args.seed})")
     extra = [parse_condition(condition)[0] for condition in args.signal]
-    for i, (kind, row) in enumerate(rows, 1):
-        print()
-        print(describe(kind, row, f"{i}/{len(rows)}", args.chars, extra))
+    try:
+        print(f"{len(rows)} of {matching:,} matching document(s) (seed {args.seed})")
+        for i, (kind, row) in enumerate(rows, 1):
+            print()
+            print(describe(kind, row, f"{i}/{len(rows)}", args.chars, extra))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
