@@ -137,7 +137,7 @@ def _present(values: dict | None) -> dict[str, float]:
     return {name: value for name, value in (values or {}).items() if value is not None}
 
 
-def describe(kind: str, row: dict, number: str, chars: int, extra_signals: Sequence[str] = ()) -> str:
+def format_document(kind: str, row: dict, number: str, chars: int, extra_signals: Sequence[str] = ()) -> str:
     """One document as text: where it comes from, its verdict, the signals that explain it, its text wrapped."""
     verdict = f"rejected: {row['stage']} / {row['reason']}" if kind == REJECTED else "kept"
     lines = [f"── {number} {verdict} " + "─" * max(0, 60 - len(number) - len(verdict)),
@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{len(rows)} of {matching:,} matching document(s) (seed {args.seed})")
         for i, (kind, row) in enumerate(rows, 1):
             print()
-            print(describe(kind, row, f"{i}/{len(rows)}", args.chars, extra))
+            print(format_document(kind, row, f"{i}/{len(rows)}", args.chars, extra))
         sys.stdout.flush()
     except BrokenPipeError:  # `| head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -2,7 +2,7 @@
 aggregations only: a crawl has billions of rows, so no per-document data reaches the driver except the few
 example rows of each drop reason.
 
-Two Spark jobs (plus the query stages adaptive execution splits them into):
+Two Spark actions (four jobs: adaptive execution runs the map side of each shuffle as a job of its own):
 
 1. histograms: every charted signal of every document (``signals`` filtered to the charted names, every
    classifier score, the language-ID score) exploded into (name, value), binned over the chart's fixed range and
@@ -10,9 +10,10 @@ Two Spark jobs (plus the query stages adaptive execution splits them into):
    another. Values outside the range are counted below or above it, so a chart's counts add up to the documents
    that have the signal.
 2. examples: for each (stage, reason) the rows with the smallest hash of their id (a deterministic sample). The
-   statistics already say how many rows each reason has, so a cheap filter first keeps about ``64`` rows per
-   reason (the smallest hashes are among them), and only those are ranked in a window: no sort of a skewed
-   reason's billions of rows on one executor.
+   statistics already say how many rows each reason has, so a cheap filter first keeps the rows whose hash is
+   below a cutoff that about 64 of the reason's rows pass (they are the smallest hashes; that fewer than the 3
+   examples pass, which would only show fewer, has a probability below 1e-20), and only those are ranked in a
+   window: no sort of a skewed reason's billions of rows on one executor.
 """
 
 from __future__ import annotations
