@@ -56,11 +56,12 @@ def measure(name: str, spark, files_glob: str, rounds: int) -> None:
         spark_times, render_times, jobs = [], [], []
         sc = spark.sparkContext
         for i in range(rounds):
-            sc.setJobGroup(f"{GROUP}-{i}", "report data")
+            group = f"{GROUP}-{name}-{i}"  # the same group name again would count the earlier jobs too
+            sc.setJobGroup(group, "report data")
             started = time.perf_counter()
             data = report_data(final, index_rejected, stats, config, fences)
             spark_times.append(time.perf_counter() - started)
-            jobs.append(len(sc.statusTracker().getJobIdsForGroup(f"{GROUP}-{i}")))
+            jobs.append(len(sc.statusTracker().getJobIdsForGroup(group)))
             started = time.perf_counter()
             render(data, stats.to_dict())
             render_times.append(time.perf_counter() - started)
