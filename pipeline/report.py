@@ -74,7 +74,7 @@ def _svg(figure) -> str:
     plt.close(figure)
     text = buffer.getvalue()
     text = re.sub(r">\s+<", "><", re.sub(r"<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S))
-    # a tenth of a point is finer than a screen pixel: shortens the paths' coordinates (a third of the page)
+    # a tenth of a point is finer than a screen pixel, and the paths' coordinates get less than half as long
     return re.sub(r' d="[^"]*"', lambda m: " " + re.sub(r"(\.\d)\d+", r"\1", " ".join(m.group(0).split())), text)
 
 
