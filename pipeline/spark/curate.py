@@ -36,10 +36,12 @@ from pipeline.heuristics.token_kl import TokenKlJudge
 from pipeline.multilingual.language_id import default_model_path
 from pipeline.quality.fasttext_classifier import SHIPPED_MODEL
 from pipeline.registry import EXTRACT, FILTER, STAGES, TRIM_SIGNALS
+from pipeline.report import REPORT_HTML, write_report
 from pipeline.resources import shipped
 from pipeline.safety.url_safety import UrlSafetyFilter
 from pipeline.spark.dedup_phase import DedupPhase
 from pipeline.spark.outputs import DOCUMENTS, REJECTED, as_rejected, map_keys, parquet_codec, write_outputs
+from pipeline.spark.report_data import report_data
 from pipeline.spark.schema import INDEX_SCHEMA
 from pipeline.spark.stages import pending, rejected, url_dedup_stage
 from pipeline.spark.stats import RunStats, build_stats, format_summary, language_table
@@ -49,6 +51,7 @@ from pipeline.spark.unit_tasks import (
     INDEX,
     JUDGE,
     PLAN,
+    TOKEN_KL,
     extract_unit,
     filter_unit,
     index_unit,
@@ -245,6 +248,7 @@ class CurationRun:
         if not cfg.io.keep_work:
             self._remove_work_files()
         self.log(format_summary(stats))
+        self.log(f"report: {self.workdir.path(REPORT_HTML)}")
         return stats
 
     def _read_reports(self) -> dict[str, int]:
@@ -348,7 +352,11 @@ class CurationRun:
                   + "".join(f"{name}: {version}\n" for name, version in stats.versions.items()))
         with self.workdir.committed(self.workdir.path("config.toml")) as fh:
             fh.write(to_toml(cfg, header).encode("utf-8"))
-        return {"balanced": stats.balanced, "written": written}
+        describe(sc, WRITE, "report: signal histograms and examples of each drop reason")
+        started, fences = time.perf_counter(), (self.workdir.phase_done(TOKEN_KL) or {}).get("judgements")
+        write_report(self.workdir, report_data(final, index_rejected, stats, cfg, fences), stats.to_dict())
+        report_seconds = round(time.perf_counter() - started, 2)
+        return {"balanced": stats.balanced, "written": written, "report_seconds": report_seconds}
 
 
 def run_curation(spark: SparkSession, config: CurateConfig, log: Callable[[str], None] = print) -> RunStats:

@@ -32,7 +32,8 @@ DONE = "_done"
 PHASES = "_phases"
 
 
-def _fsspec_url(path: str) -> str:
+def fsspec_url(path: str) -> str:
+    """``path`` as fsspec names it (Hadoop's ``s3a://`` is fsspec's ``s3://``)."""
     for hadoop_scheme in ("s3a://", "s3n://"):
         if path.startswith(hadoop_scheme):
             return "s3://" + path[len(hadoop_scheme):]
@@ -51,7 +52,7 @@ class WorkDir:
     @property
     def fs(self) -> fsspec.AbstractFileSystem:
         if self._fs is None:
-            self._fs = fsspec.core.url_to_fs(_fsspec_url(self.output))[0]
+            self._fs = fsspec.core.url_to_fs(fsspec_url(self.output))[0]
         return self._fs
 
     def __getstate__(self):
@@ -65,7 +66,7 @@ class WorkDir:
         return self.path(WORK, *parts)
 
     def _local(self, path: str) -> str:
-        return _fsspec_url(path)
+        return fsspec_url(path)
 
     def exists(self, path: str) -> bool:
         return self.fs.exists(self._local(path))

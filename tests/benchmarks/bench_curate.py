@@ -99,27 +99,40 @@ def report(name: str, spark, files_glob: str, cores: int) -> None:
           f"(job core-seconds vs own extractor loop)")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def input_options(parser: argparse.ArgumentParser, copies: int = 1, shards: int = 8) -> None:
+    """The options that choose a benchmark's inputs (shared with bench_report.py)."""
     parser.add_argument("--cores", type=int, default=2, help="local[N] cores for the job (default 2)")
-    parser.add_argument("--copies", type=int, default=1, help="copies of the 990 pages (default 1)")
-    parser.add_argument("--shards", type=int, default=8, help="WARC shards for the 990-page input (default 8)")
+    parser.add_argument("--copies", type=int, default=copies, help=f"copies of the 990 pages (default {copies}; "
+                                                                   "0: not them)")
+    parser.add_argument("--shards", type=int, default=shards,
+                        help=f"WARC shards for the 990-page input (default {shards})")
     parser.add_argument("--skip-sample", action="store_true")
-    args = parser.parse_args()
 
+
+def each_input(args: argparse.Namespace, app_name: str, measure) -> None:
+    """``measure(spark, name, files_glob)`` in a local[--cores] session on the sample shards (unless
+    --skip-sample), then on the 990 pages written as WARC shards ``--copies`` times."""
     from pipeline.spark.session import build_spark
 
-    spark = build_spark("bench-curate", master=f"local[{args.cores}]")
+    spark = build_spark(app_name, master=f"local[{args.cores}]")
     if not args.skip_sample:
-        report("sample shards", spark, str(REPO / "sample_data" / "shards" / "*.warc.gz"), args.cores)
-    with tempfile.TemporaryDirectory() as shards:
-        build = [sys.executable, str(REPO / "sample_data" / "build_sample_data.py"), "--bench-all-pages",
-                 "--out", shards, "--shards", str(args.shards)]
-        if args.copies > 1:
-            build += ["--copies", str(args.copies)]
-        subprocess.run(build, check=True, stdout=subprocess.DEVNULL)
-        report(f"990 eval pages x{args.copies}", spark, os.path.join(shards, "*.warc.gz"), args.cores)
+        measure(spark, "sample shards", str(REPO / "sample_data" / "shards" / "*.warc.gz"))
+    if args.copies:
+        with tempfile.TemporaryDirectory() as shards:
+            build = [sys.executable, str(REPO / "sample_data" / "build_sample_data.py"), "--bench-all-pages",
+                     "--out", shards, "--shards", str(args.shards)]
+            if args.copies > 1:
+                build += ["--copies", str(args.copies)]
+            subprocess.run(build, check=True, stdout=subprocess.DEVNULL)
+            measure(spark, f"990 eval pages x{args.copies}", os.path.join(shards, "*.warc.gz"))
     spark.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    input_options(parser)
+    args = parser.parse_args()
+    each_input(args, "bench-curate", lambda spark, name, files_glob: report(name, spark, files_glob, args.cores))
 
 
 if __name__ == "__main__":
