@@ -1,4 +1,5 @@
-"""MinHash core: signatures equal datasketch's, the normalisation rules, LSH parameters and band keys."""
+"""MinHash core: signatures equal datasketch's, the normalisation rules (digits, scripts without spaces), the hashed
+shingle sets of the exact check, LSH parameters and the bounds of the exact check."""
 
 from __future__ import annotations
 
@@ -17,12 +18,17 @@ from pipeline.dedup.minhash import (
     MinHashConfig,
     MinHasher,
     band_keys,
+    check_bounds,
+    document_shingle_hashes,
+    document_signatures,
     estimated_jaccard,
+    has_words,
     lsh_params,
     normalize_for_shingles,
     shingle_hash,
     shingles,
 )
+from pipeline.text_tokens import words
 
 PERMUTATIONS = [(128, 1), (64, 42), (256, 7)]
 INLINE_TEXTS = [
@@ -44,30 +50,36 @@ INLINE_TEXTS = [
 ]
 
 
-def _datasketch(text: str, num_perm: int, seed: int, ngram: int = 5) -> np.ndarray:
+def _datasketch(text: str, num_perm: int, seed: int, ngram: int = 5, language: str | None = None,
+                normalize_digits: bool = True) -> np.ndarray:
     m = MinHash(num_perm=num_perm, seed=seed, hashfunc=shingle_hash)
-    m.update_batch(shingles(text, ngram))
+    m.update_batch(shingles(text, ngram, language, normalize_digits))
     return m.hashvalues
 
 
-def _assert_equal_datasketch(texts: list[str], num_perm: int, seed: int, ngram: int = 5) -> None:
-    signatures = MinHasher(num_perm, seed).signatures(texts, ngram)
+def _assert_equal_datasketch(texts: list[str], num_perm: int, seed: int, ngram: int = 5,
+                             languages: list[str | None] | None = None, normalize_digits: bool = True) -> None:
+    signatures = MinHasher(num_perm, seed, normalize_digits).signatures(texts, ngram, languages)
     assert signatures.shape == (len(texts), num_perm) and signatures.dtype == np.uint64
-    for text, signature in zip(texts, signatures, strict=True):
-        np.testing.assert_array_equal(signature, _datasketch(text, num_perm, seed, ngram), err_msg=text[:80])
+    for i, (text, signature) in enumerate(zip(texts, signatures, strict=True)):
+        language = languages[i] if languages else None
+        expected = _datasketch(text, num_perm, seed, ngram, language, normalize_digits)
+        np.testing.assert_array_equal(signature, expected, err_msg=text[:80])
 
 
 @pytest.mark.parametrize("num_perm,seed", PERMUTATIONS)
 def test_signatures_equal_datasketch_on_inline_texts(num_perm, seed):
     _assert_equal_datasketch(INLINE_TEXTS, num_perm, seed)
     _assert_equal_datasketch(INLINE_TEXTS, num_perm, seed, ngram=1)
+    _assert_equal_datasketch(INLINE_TEXTS, num_perm, seed, normalize_digits=False)
 
 
 def test_text_without_words_has_datasketch_initial_signature():
-    signatures = MinHasher(64).signatures(["", "...", "word"], 5)
-    assert (signatures[:2] == 0xFFFFFFFF).all()
+    signatures = MinHasher(64).signatures(["", "...", "word", "。、！"], 5)
+    assert (signatures[[0, 1, 3]] == 0xFFFFFFFF).all()
     np.testing.assert_array_equal(signatures[0], MinHash(num_perm=64, hashfunc=shingle_hash).hashvalues)
     assert (signatures[2] < 0xFFFFFFFF).any()
+    assert has_words(signatures).tolist() == [False, False, True, False]
     assert MinHasher(64).signatures([], 5).shape == (0, 64)
 
 
@@ -82,9 +94,12 @@ def _clough_texts() -> list[str]:
     return [r["text"] for r in rows] + sorted({r["source_text"] for r in rows})
 
 
-def _multilingual_sentences() -> list[str]:
+def _multilingual_sentences(languages: bool = False):
+    """Every 15th lingua sentence (10 per language, zh, ja and th included); with ``languages`` also their labels."""
     with shared_data("langid_lingua", "sentences_dev.jsonl").open(encoding="utf-8") as lines:
-        return [json.loads(line)["text"] for i, line in enumerate(lines) if i % 15 == 0]
+        rows = [json.loads(line) for i, line in enumerate(lines) if i % 15 == 0]
+    texts = [r["text"] for r in rows]
+    return (texts, [r["lang"] for r in rows]) if languages else texts
 
 
 @pytest.mark.parametrize("num_perm,seed", PERMUTATIONS[:2])
@@ -93,7 +108,24 @@ def test_signatures_equal_datasketch_on_real_texts(num_perm, seed):
 
 
 def test_signatures_equal_datasketch_on_multilingual_texts():
-    _assert_equal_datasketch(_multilingual_sentences(), 128, 1)
+    texts, languages = _multilingual_sentences(languages=True)
+    _assert_equal_datasketch(texts, 128, 1)
+    _assert_equal_datasketch(texts, 128, 1, languages=languages)
+
+
+def test_document_signatures_and_shingle_hashes_follow_the_config():
+    texts = INLINE_TEXTS + ["Release 3.14 of 2024", "Release 2.71 of 2023"]
+    languages = [None] * len(INLINE_TEXTS) + ["en", "en"]
+    config = MinHashConfig(num_perm=64, seed=42, ngram=2, normalize_digits=False)
+    signatures = document_signatures(texts, languages, config)
+    np.testing.assert_array_equal(signatures, MinHasher(64, 42, False).signatures(texts, 2, languages))
+    assert (signatures[-1] != signatures[-2]).any()
+    assert (document_signatures(texts[-2:], None, MinHashConfig())[0] == document_signatures(
+        texts[-1:], None, MinHashConfig())[0]).all()  # digits normalised: the same page
+    hashes = document_shingle_hashes(texts, languages, config)
+    for text, language, hashed in zip(texts, languages, hashes, strict=True):
+        expected = sorted({shingle_hash(s) for s in shingles(text, 2, language, normalize_digits=False)})
+        assert hashed.dtype == np.uint32 and hashed.tolist() == expected, text[:40]
 
 
 def test_signatures_do_not_depend_on_batching(monkeypatch):
@@ -118,17 +150,19 @@ def test_vectorised_xxh32_equals_xxhash():
 # --- normalisation and shingles
 
 
-def _reference_normalize(text: str) -> str:
-    """The docstring's rules, character by character."""
+def _reference_normalize(text: str, normalize_digits: bool = True) -> str:
+    """The docstring's rules, character by character (after word segmentation of unspaced scripts)."""
+    if any(minhash._UNSPACED.match(ch) for ch in text):
+        text = " ".join(words(text))
     chars = []
     previous_digit = False
     for ch in unicodedata.normalize("NFKC", text):
         category = unicodedata.category(ch)
-        digit = category == "Nd"
+        digit = category == "Nd" and normalize_digits
         if digit:
             if not previous_digit:
                 chars.append("0")
-        elif category[0] in "LM" or category in ("Nl", "No"):
+        elif category[0] in "LM" or category in ("Nl", "No", "Nd"):
             chars.append("σ" if ch == "ς" else ch.lower()[0])
         else:
             chars.append(" ")
@@ -145,6 +179,7 @@ def test_normalisation_follows_its_rules_on_many_scripts():
         pass
     for text in texts:
         assert normalize_for_shingles(text) == _reference_normalize(text), text[:80]
+        assert normalize_for_shingles(text, normalize_digits=False) == _reference_normalize(text, False), text[:80]
 
 
 def test_normalisation_merges_case_punctuation_whitespace_and_tokenisation_variants():
@@ -163,7 +198,45 @@ def test_normalisation_keeps_letters_marks_and_digit_positions():
     assert normalize_for_shingles("Café naïve ﬁ Ⅻ") == "café naïve fi xii"
     assert normalize_for_shingles("हिन्दी, भाषा!") == "हिन्दी भाषा"  # vowel signs and virama stay in the word
     assert normalize_for_shingles("v2.0.1-rc3") == "v0 0 0 rc0"
+    assert normalize_for_shingles("v2.0.1-rc3", normalize_digits=False) == "v2 0 1 rc3"
+    assert normalize_for_shingles("Page 1,024 of ２０２４", normalize_digits=False) == "page 1 024 of 2024"
     assert normalize_for_shingles("snake_case") == "snake case"
+
+
+def test_scripts_without_spaces_are_cut_into_words():
+    assert normalize_for_shingles("我们今天去北京大学。", "zh") == "我们 今天 去 北京大学"
+    assert normalize_for_shingles("東京都に住んでいます。", "ja") == "東京 都 に 住ん で い ます"
+    assert normalize_for_shingles("ภาษาไทยไม่มีช่องว่าง", "th") == "ภาษาไทย ไม่ มี ช่องว่าง"
+    assert normalize_for_shingles("iPhone 15 发布会在2023年举行", "zh") == "iphone 0 发布会 在 0 年 举行"
+    # Khmer, Lao, Myanmar: a token per grapheme cluster (a base character with its marks), never one per line
+    assert len(normalize_for_shingles("ភាសាខ្មែរ").split()) > 1
+    assert normalize_for_shingles("Ordinary spaced text.") == "ordinary spaced text"
+
+
+def test_one_changed_character_no_longer_hides_a_chinese_near_duplicate():
+    # Real sentences (lingua): each clause between punctuation marks was one "word" before segmentation, so a
+    # 5-gram spanned up to five clauses and one changed character broke every shingle around it.
+    sentences = [
+        "最没有帮助的是全谷物印戳，盖有印戳的食品所含的总卡路里和糖分比其他食品要高。",
+        "研究人员发现，这种方法可以显著提高学生的阅读能力，尤其是在低年级阶段。",
+        "今年夏天的气温比往年都要高，很多城市都发布了高温预警，提醒市民注意防暑。",
+        "这家公司去年的销售额增长了三成，主要得益于海外市场的扩张和新产品的推出。",
+        "图书馆将在下个月延长开放时间，方便更多的读者在晚上前来借阅和自习。",
+        "专家建议，每天保持适量的运动和充足的睡眠，有助于增强身体的免疫力。",
+    ]
+    page = "".join(sentences)
+    edited = page.replace("低年级", "高年级", 1)
+
+    def unsegmented(text: str) -> set[bytes]:  # the same normalisation without the segmentation step
+        buf, starts, ends, counts = minhash._words([unicodedata.normalize("NFKC", text)], True)
+        first, last, _ = minhash._shingle_words(counts, 5)
+        return {buf[a:b] for a, b in zip(starts[first].tolist(), ends[last].tolist(), strict=True)}
+
+    before_a, before_b = unsegmented(page), unsegmented(edited)
+    assert len(before_a & before_b) / len(before_a | before_b) < 0.5
+    assert _exact_jaccard(page, edited, language="zh") > 0.9
+    a, b = MinHasher(128).signatures([page, edited], 5, ["zh", "zh"])
+    assert estimated_jaccard(a, b) > 0.8
 
 
 def test_shingles():
@@ -193,8 +266,8 @@ def _edited(text: str, rate: float, seed: int) -> str:
     return " ".join(rng.choice(replacements) if rng.random() < rate else w for w in text.split())
 
 
-def _exact_jaccard(a: str, b: str, ngram: int = 5) -> float:
-    sa, sb = set(shingles(a, ngram)), set(shingles(b, ngram))
+def _exact_jaccard(a: str, b: str, ngram: int = 5, language: str | None = None) -> float:
+    sa, sb = set(shingles(a, ngram, language)), set(shingles(b, ngram, language))
     return len(sa & sb) / len(sa | sb)
 
 
@@ -228,6 +301,18 @@ def test_lsh_params_set_in_the_config():
             lsh_params(MinHashConfig(bands=bands, rows=rows, num_perm=112))
     with pytest.raises(ValueError, match="num_perm"):
         lsh_params(MinHashConfig(num_perm=64))
+
+
+def test_check_bounds_follow_the_binomial_tails():
+    fewest, identical = check_bounds(0.8, 128)
+    assert (fewest, identical) == (79, True)  # estimates under 0.62 are dropped; copies need no exact check
+    rng = np.random.default_rng(0)
+    at_threshold = rng.binomial(128, 0.8, 1_000_000)
+    assert np.count_nonzero(at_threshold < fewest) <= 3  # P < 1e-6 per pair
+    below = rng.binomial(128, 0.79, 1_000_000)
+    assert np.count_nonzero(below == 128) == 0
+    assert check_bounds(0.8, 64)[1] is False  # 0.8 ** 64 = 6e-7: not negligible, every pair is checked
+    assert check_bounds(0.5, 128)[0] < check_bounds(0.9, 128)[0]
 
 
 def test_band_keys_equal_for_identical_bands_and_differ_otherwise():
