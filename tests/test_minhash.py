@@ -10,14 +10,13 @@ import unicodedata
 import numpy as np
 import pytest
 import xxhash
-from conftest import shared_data
+from conftest import FIXTURES, shared_data
 from datasketch import MinHash, MinHashLSH
 
 from pipeline.dedup import minhash
 from pipeline.dedup.minhash import (
     MinHashConfig,
     MinHasher,
-    band_keys,
     check_bounds,
     document_shingle_hashes,
     document_signatures,
@@ -213,30 +212,29 @@ def test_scripts_without_spaces_are_cut_into_words():
     assert normalize_for_shingles("Ordinary spaced text.") == "ordinary spaced text"
 
 
-def test_one_changed_character_no_longer_hides_a_chinese_near_duplicate():
-    # Real sentences (lingua): each clause between punctuation marks was one "word" before segmentation, so a
-    # 5-gram spanned up to five clauses and one changed character broke every shingle around it.
-    sentences = [
-        "最没有帮助的是全谷物印戳，盖有印戳的食品所含的总卡路里和糖分比其他食品要高。",
-        "研究人员发现，这种方法可以显著提高学生的阅读能力，尤其是在低年级阶段。",
-        "今年夏天的气温比往年都要高，很多城市都发布了高温预警，提醒市民注意防暑。",
-        "这家公司去年的销售额增长了三成，主要得益于海外市场的扩张和新产品的推出。",
-        "图书馆将在下个月延长开放时间，方便更多的读者在晚上前来借阅和自习。",
-        "专家建议，每天保持适量的运动和充足的睡眠，有助于增强身体的免疫力。",
-    ]
-    page = "".join(sentences)
-    edited = page.replace("低年级", "高年级", 1)
+def cjk_near_duplicates() -> dict[str, dict]:
+    """tests/fixtures/minhash: per zh, ja, th a page of real sentences, an edit of it and an unrelated page."""
+    with (FIXTURES / "minhash" / "cjk_near_duplicates.jsonl").open(encoding="utf-8") as lines:
+        return {row["id"]: row for row in map(json.loads, lines)}
 
+
+def test_a_few_changed_characters_no_longer_hide_a_near_duplicate_in_zh_ja_th():
+    # Each run of letters between punctuation marks was one "word" before segmentation, so a 5-gram spanned up
+    # to five clauses and one changed character broke every shingle around it.
     def unsegmented(text: str) -> set[bytes]:  # the same normalisation without the segmentation step
         buf, starts, ends, counts = minhash._words([unicodedata.normalize("NFKC", text)], True)
         first, last, _ = minhash._shingle_words(counts, 5)
         return {buf[a:b] for a, b in zip(starts[first].tolist(), ends[last].tolist(), strict=True)}
 
-    before_a, before_b = unsegmented(page), unsegmented(edited)
-    assert len(before_a & before_b) / len(before_a | before_b) < 0.5
-    assert _exact_jaccard(page, edited, language="zh") > 0.9
-    a, b = MinHasher(128).signatures([page, edited], 5, ["zh", "zh"])
-    assert estimated_jaccard(a, b) > 0.8
+    pages = cjk_near_duplicates()
+    for language in ("zh", "ja", "th"):
+        page, edited = pages[f"{language}-page"]["text"], pages[f"{language}-edited"]["text"]
+        before_a, before_b = unsegmented(page), unsegmented(edited)
+        assert len(before_a & before_b) / len(before_a | before_b) < 0.75, language
+        assert _exact_jaccard(page, edited, language=language) > 0.85, language
+        assert _exact_jaccard(page, pages[f"{language}-other"]["text"], language=language) < 0.05, language
+        a, b = MinHasher(128).signatures([page, edited], 5, [language, language])
+        assert estimated_jaccard(a, b) > check_bounds(0.8, 128)[0] / 128, language  # reaches the exact check
 
 
 def test_shingles():
@@ -313,29 +311,3 @@ def test_check_bounds_follow_the_binomial_tails():
     assert np.count_nonzero(below == 128) == 0
     assert check_bounds(0.8, 64)[1] is False  # 0.8 ** 64 = 6e-7: not negligible, every pair is checked
     assert check_bounds(0.5, 128)[0] < check_bounds(0.9, 128)[0]
-
-
-def test_band_keys_equal_for_identical_bands_and_differ_otherwise():
-    rng = random.Random(1)
-    vocabulary = _vocabulary(5000, seed=1)
-    unrelated = [" ".join(rng.choice(vocabulary) for _ in range(300)) for _ in range(50)]
-    near = _edited(unrelated[0], 0.005, seed=2)
-    texts = unrelated + [unrelated[0].upper(), near]
-    bands, rows = lsh_params(MinHashConfig())
-    keys = band_keys(MinHasher(128).signatures(texts, 5), bands, rows)
-    assert keys.shape == (len(texts), bands) and keys.dtype == np.uint64
-    np.testing.assert_array_equal(keys[0], keys[50])  # same shingles, same keys in every band
-    assert _exact_jaccard(texts[0], texts[51]) > 0.9
-    assert (keys[0] == keys[51]).any()  # some band is whole
-    unrelated_keys = keys[:50]
-    for band in range(bands):
-        assert len(set(unrelated_keys[:, band].tolist())) == 50
-    assert len(set(unrelated_keys.ravel().tolist())) == 50 * bands  # keys are distinct across bands too
-
-
-def test_band_keys_of_documents_without_words_are_all_equal():
-    # their signatures are all 0xFFFFFFFF, as datasketch's: callers keep such documents out of LSH
-    keys = band_keys(MinHasher(128).signatures(["", "..."], 5), 9, 13)
-    np.testing.assert_array_equal(keys[0], keys[1])
-    with pytest.raises(ValueError):
-        band_keys(np.zeros((1, 64), np.uint64), 9, 13)

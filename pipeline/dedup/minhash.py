@@ -66,8 +66,6 @@ class MinHashConfig:
     # Digit runs all read as 0 (datatrove's default): pages that differ only in numbers (dates, counters, prices)
     # are one template and near duplicates. false: numbers are words like any other, so such pages stay apart.
     normalize_digits: bool = True
-    # Keep LSH candidates whose estimated Jaccard reaches this (0: all); a notch under threshold favours recall.
-    verify_threshold: float = 0.79
     # Paper: dedup runs within each language. Documents are compared only if this column matches ("" = global; a
     # null value, e.g. before language ID or with it disabled, groups with all other nulls).
     group_by: str = "language"
@@ -198,22 +196,6 @@ def has_words(signatures: np.ndarray) -> np.ndarray:
     """Per row, whether it is a real signature: a text without words keeps datasketch's initial value everywhere
     (a text with words does too with probability ~2**-(32 * num_perm))."""
     return (signatures != _EMPTY).any(axis=1)
-
-
-def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """``(n, bands)`` uint64: a 64-bit hash of each band's ``rows`` values, seeded with the band's index, so a
-    key never matches one of another band; equal bands give equal keys, unequal ones collide with probability
-    ~2**-64 (each value is folded in through the MurmurHash3 64-bit finalizer, a bijection)."""
-    if bands * rows > signatures.shape[1]:
-        raise ValueError(f"{bands} bands x {rows} rows > {signatures.shape[1]} signature values")
-    values = signatures.astype(np.uint64, copy=False)
-    keys = np.empty((len(values), bands), np.uint64)
-    for band in range(bands):
-        key = _fmix64(np.full(len(values), band + 1, np.uint64))
-        for column in range(band * rows, (band + 1) * rows):
-            key = _fmix64(key ^ values[:, column])
-        keys[:, band] = key
-    return keys
 
 
 def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
@@ -425,11 +407,3 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     h *= np.uint32(0xC2B2AE35)
     return h ^ (h >> np.uint32(16))
 
-
-def _fmix64(h):
-    """MurmurHash3's 64-bit finalizer (a bijection of uint64), for band keys."""
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xC4CEB9FE1A85EC53)
-    return h ^ (h >> np.uint64(33))
