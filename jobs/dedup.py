@@ -11,8 +11,9 @@ then the smallest id). Output (Parquet, or JSONL with --output-format jsonl): ev
 (the smallest id among a kept document and the documents removed for it; its own id when nothing was removed for
 it), ``kept``, ``kept_id`` (the kept document a removed one is a near duplicate of), ``reason``
 (``minhash_duplicate``, or with --line-dedup ``empty_after_line_dedup``/``too_short_after_line_dedup``) and
-``similarity`` (the Jaccard similarity to the kept document; 1.0 for pairs whose signatures agree everywhere,
-accepted without the exact check); with --line-dedup also ``text`` after line removal and ``lines_removed``.
+``similarity`` (the exact Jaccard similarity to the kept document; the signatures' estimate for pairs whose
+signatures agree in so many values, 126 of 128, that the check is skipped); with --line-dedup also ``text`` after
+line removal and ``lines_removed``.
 """
 
 from __future__ import annotations

@@ -204,33 +204,33 @@ def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
 
 
 # A candidate pair is dropped unchecked when a pair at the threshold would show that few equal values with at most
-# this probability; a pair whose values all agree is accepted unchecked when one below the threshold would do so
-# with at most _ACCEPT_ERROR (threshold ** num_perm: 4e-13 at 0.8 and 128).
+# _DROP_ERROR; accepted unchecked when a pair below the threshold would show that many with at most _ACCEPT_ERROR.
 _DROP_ERROR = 1e-6
 _ACCEPT_ERROR = 1e-9
 
 
 @functools.cache
-def check_bounds(threshold: float, num_perm: int) -> tuple[int, bool]:
-    """``(fewest equal values, identical accepted)``: which LSH candidates need the exact Jaccard of their shingle
-    sets. The number of equal signature values of a pair at Jaccard J is Binomial(num_perm, J) (each permutation's
-    minimum is shared with probability J), so:
+def check_bounds(threshold: float, num_perm: int) -> tuple[int, int]:
+    """``(fewest, accepted_from)`` equal signature values: which LSH candidates need the exact Jaccard of their
+    shingle sets. The number of equal values of a pair at Jaccard J is Binomial(num_perm, J) (each permutation's
+    minimum is shared with probability J), so, for the binomial at the threshold:
 
-    - a pair with fewer equal values than the first number is dropped: a pair at the threshold shows so few with
+    - a pair with fewer than ``fewest`` equal values is dropped: a pair at the threshold shows so few with
       probability below 1e-6 (at 0.8 and 128: fewer than 79, an estimate under 0.62), a loss of recall no
       benchmark can see, and most LSH candidates (Jaccard 0.4-0.7) never reach the exact check;
-    - when the second is true, a pair whose values all agree is accepted without the exact check: a pair below
-      the threshold agrees everywhere with probability below ``threshold ** num_perm`` (<= 1e-9), so copies, the
-      bulk of large clusters, never need their texts. With a short signature (0.8 ** 64 = 6e-7) every pair is
-      checked.
+    - a pair with ``accepted_from`` equal values or more is accepted: one below the threshold shows so many with
+      probability below 1e-9 (at 0.8 and 128: 126 or more, an estimate of 0.984), so copies and near copies, the
+      bulk of large clusters, never need their texts. With a short signature nothing is accepted unchecked
+      (``accepted_from`` is num_perm + 1; at 0.8 and 64 all agree with probability 6e-7).
     """
-    below, fewest = 0.0, 0
-    while fewest < num_perm:
-        below += math.comb(num_perm, fewest) * threshold ** fewest * (1 - threshold) ** (num_perm - fewest)
-        if below > _DROP_ERROR:
-            break
+    binomial = [math.comb(num_perm, k) * threshold**k * (1 - threshold) ** (num_perm - k) for k in range(num_perm + 1)]
+    fewest = 0
+    while fewest < num_perm and sum(binomial[:fewest + 1]) <= _DROP_ERROR:
         fewest += 1
-    return fewest, threshold ** num_perm <= _ACCEPT_ERROR
+    accepted_from = num_perm + 1
+    while accepted_from > 0 and sum(binomial[accepted_from - 1:]) <= _ACCEPT_ERROR:
+        accepted_from -= 1
+    return fewest, accepted_from
 
 
 # --- normalisation and word boundaries, vectorised over a batch of texts

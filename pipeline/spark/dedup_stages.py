@@ -182,18 +182,18 @@ def verified_pairs(pairs: DataFrame, signed: DataFrame, texts: DataFrame, config
 
     :func:`~pipeline.dedup.minhash.check_bounds` decides from the number of equal signature values which pairs
     need the exact Jaccard: pairs too far below (a pair at the threshold shows so few with probability < 1e-6)
-    are dropped, pairs equal in every value are accepted at similarity 1.0 (a pair below the threshold does so
-    with probability < 1e-9), the rest are checked. Only the texts of documents in a checked pair are read
-    (a semi-join) and hashed into their sets of shingle hashes, which the pairs then join."""
-    fewest, identical_accepted = check_bounds(config.threshold, config.num_perm)
+    are dropped, pairs (nearly) equal in every value are accepted at their estimate (a pair below the threshold
+    shows so many with probability < 1e-9), the rest are checked. Only the texts of documents in a checked pair
+    are read (a semi-join) and hashed into their sets of shingle hashes, which the pairs then join."""
+    fewest, accepted_from = check_bounds(config.threshold, config.num_perm)
     signature = signed.select("id", "signature")
     equal = F.expr("size(filter(zip_with(sa, sb, (x, y) -> x = y), e -> e))")
     counted = _checkpoint(
         _join_by_member(pairs, signature.withColumnRenamed("signature", "sa"),
                         signature.withColumnRenamed("signature", "sb"))
         .select("a", "b", equal.alias("equal")).where(F.col("equal") >= fewest))
-    accepted = counted.where(F.lit(identical_accepted) & (F.col("equal") == config.num_perm))
-    to_check = counted.where(~F.lit(identical_accepted) | (F.col("equal") < config.num_perm))
+    accepted = counted.where(F.col("equal") >= accepted_from)
+    to_check = counted.where(F.col("equal") < accepted_from)
     wanted = to_check.select(F.col("a.id").alias("id")).union(to_check.select(F.col("b.id").alias("id"))).distinct()
 
     def hash_shingles(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -206,14 +206,15 @@ def verified_pairs(pairs: DataFrame, signed: DataFrame, texts: DataFrame, config
             yield pa.RecordBatch.from_arrays([batch.column("id"), pa.ListArray.from_arrays(pa.array(offsets), values)],
                                              schema=_SHINGLES_ARROW)
 
-    hashed = (texts.select("id", "text", "language").join(wanted, "id", "left_semi")
-              .mapInArrow(hash_shingles, _SHINGLES_SCHEMA))
+    # checkpointed: both members of a pair join it, and hashing is the costly part of the check
+    hashed = _checkpoint(texts.select("id", "text", "language").join(wanted, "id", "left_semi")
+                         .mapInArrow(hash_shingles, _SHINGLES_SCHEMA))
     shared = F.size(F.array_intersect("sa", "sb"))
     checked = (_join_by_member(to_check, hashed.withColumnRenamed("shingles", "sa"),
                                hashed.withColumnRenamed("shingles", "sb"))
                .select("a", "b", (shared / (F.size("sa") + F.size("sb") - shared)).alias("similarity"))
                .where(F.col("similarity") >= config.threshold))
-    return accepted.select("a", "b", F.lit(1.0).alias("similarity")).unionByName(checked)
+    return accepted.select("a", "b", (F.col("equal") / config.num_perm).alias("similarity")).unionByName(checked)
 
 
 def _join_by_member(pairs: DataFrame, of_a: DataFrame, of_b: DataFrame) -> DataFrame:
