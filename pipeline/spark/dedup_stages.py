@@ -1,9 +1,10 @@
 """Spark wiring of document-level (MinHash) and line-level de-duplication (Llama 3 §3.1.1).
 
-Both work on documents with a verdict (``EXTRACTED_SCHEMA``: the document columns plus stage/reason/detail) and
-return the same shape, so they chain after extraction and in the standalone ``jobs/dedup.py``. Everything that
-grows with the data (line hashes, band keys, candidate edges) is shuffled and aggregated, never collected; the
-driver only sees per-group document counts.
+Both stages work on documents with a verdict (``EXTRACTED_SCHEMA``: the document columns plus stage/reason/detail)
+and return the same shape, so they chain after extraction and in the standalone ``jobs/dedup.py``; MinHash removal
+also runs on signatures computed elsewhere (:func:`near_duplicate_removals`). Everything that grows with the data
+(line hashes, band keys, candidate pairs, shingle sets) is shuffled and aggregated, never collected; the driver
+only sees per-group document counts and whether an iteration has work left.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from pipeline.dedup.line_dedup import LineDedupConfig, bucket_count, bucket_of, document_line_hashes, remove_lines
@@ -165,15 +166,15 @@ def candidate_pairs(signed: DataFrame, config: MinHashConfig) -> DataFrame:
     keys = F.array(*(F.xxhash64(F.slice("signature", band * rows + 1, rows)) for band in range(bands)))
     members = signed.select("group", F.posexplode(keys).alias("band", "key"), _priority().alias("p"))
     bucket = ["group", "band", "key"]
-    buckets = (members.groupBy(*bucket).agg(F.count(F.lit(1)).alias("size"), F.min("p").alias("root"))
-               .where(F.col("size") > 1))
-    sized = members.join(buckets, bucket)
-    small = sized.where(F.col("size") <= ALL_PAIRS_BUCKET).select(*bucket, "p")
-    pairs = (small.alias("x").join(small.alias("y"), bucket).where(F.col("x.p") < F.col("y.p"))
-             .select(F.col("x.p").alias("a"), F.col("y.p").alias("b")))
-    stars = (sized.where((F.col("size") > ALL_PAIRS_BUCKET) & (F.col("p") != F.col("root")))
-             .select(F.col("root").alias("a"), F.col("p").alias("b")))
-    return pairs.unionByName(stars).distinct()
+    in_bucket = Window.partitionBy(*bucket)  # one shuffle; a giant bucket's rows spill to disk, as a sort does
+    sized = (members.select(*bucket, "p", F.count(F.lit(1)).over(in_bucket).alias("size"),
+                            F.min("p").over(in_bucket).alias("root"))
+             .where(F.col("size") > 1))
+    # one self-join of the bucket's rows: every member of a small bucket meets the others, only the preferred
+    # member of a large one does
+    pairing = sized.where((F.col("size") <= ALL_PAIRS_BUCKET) | (F.col("p") == F.col("root")))
+    return (pairing.alias("x").join(sized.alias("y"), bucket).where(F.col("x.p") < F.col("y.p"))
+            .select(F.col("x.p").alias("a"), F.col("y.p").alias("b")).distinct())
 
 
 def verified_pairs(pairs: DataFrame, signed: DataFrame, texts: DataFrame, config: MinHashConfig) -> DataFrame:
@@ -186,7 +187,8 @@ def verified_pairs(pairs: DataFrame, signed: DataFrame, texts: DataFrame, config
     shows so many with probability < 1e-9), the rest are checked. Only the texts of documents in a checked pair
     are read (a semi-join) and hashed into their sets of shingle hashes, which the pairs then join."""
     fewest, accepted_from = check_bounds(config.threshold, config.num_perm)
-    signature = signed.select("id", "signature")
+    # the values are 32-bit: shifted into int's range they compare alike and shuffle in half the bytes
+    signature = signed.select("id", F.transform("signature", lambda v: (v - (1 << 31)).cast("int")).alias("signature"))
     equal = F.expr("size(filter(zip_with(sa, sb, (x, y) -> x = y), e -> e))")
     counted = _checkpoint(
         _join_by_member(pairs, signature.withColumnRenamed("signature", "sa"),
