@@ -279,12 +279,27 @@ def _groups(texts: Sequence[str]) -> list[tuple[int, int]]:
     return groups
 
 
+@functools.cache
+def _unspaced_table() -> np.ndarray:
+    """Per code point, whether it is a letter of an unspaced script (``_UNSPACED``); built once per process."""
+    table = np.zeros(sys.maxunicode + 1, bool)
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    table[[m.start() for m in _UNSPACED.finditer(every)]] = True
+    return table
+
+
 def _prepared(texts: Sequence[str], languages: Sequence[str | None]) -> list[str]:
     """The texts in NFKC; one with letters of an unspaced script as its words (``pipeline.text_tokens.words``,
     which cuts the text into runs by script and segments each run as its script needs) joined by spaces. The
-    segmenters get the text before NFKC, which would split Thai SARA AM (U+0E33) off its dictionary words."""
-    return [unicodedata.normalize("NFKC", " ".join(words(text, language)) if _UNSPACED.search(text) else text)
-            for text, language in zip(texts, languages, strict=True)]
+    segmenters get the text before NFKC, which would split Thai SARA AM (U+0E33) off its dictionary words. Which
+    texts have such letters is a table lookup over the batch (a regex search per text would cost as much as the
+    signatures of spaced text)."""
+    code_points = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
+    found = np.concatenate([[0], np.cumsum(_unspaced_table()[code_points])])
+    ends = np.cumsum([len(text) for text in texts], dtype=np.int64)
+    unspaced = (found[ends] - found[ends - [len(text) for text in texts]] > 0).tolist()
+    return [unicodedata.normalize("NFKC", " ".join(words(text, language)) if segment else text)
+            for text, language, segment in zip(texts, languages, unspaced, strict=True)]
 
 
 def _words(composed: Sequence[str], normalize_digits: bool) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
