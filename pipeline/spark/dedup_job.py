@@ -1,5 +1,5 @@
-"""The standalone dedup job (``jobs/dedup.py``): MinHash clusters, and optionally line dedup, over documents read
-from JSONL or Parquet, with the stages the curation job uses."""
+"""The standalone dedup job (``jobs/dedup.py``): MinHash near-duplicate removal, and optionally line dedup, over
+documents read from JSONL or Parquet, with the stages the curation job uses."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipeline.config import CurateConfig
-from pipeline.spark.dedup_stages import line_dedup_stage, minhash_clusters
+from pipeline.spark.dedup_stages import line_dedup_stage, minhash_removals
 from pipeline.spark.schema import EXTRACTED_SCHEMA
 
 
@@ -47,13 +47,15 @@ def run_dedup(spark: SparkSession, inputs: str, output: str, config: CurateConfi
     repeated = docs.groupBy("id").count().where(F.col("count") > 1).limit(5).collect()
     if repeated:
         raise InputError(f"ids must be unique; repeated: {[r['id'] for r in repeated]}")
-    clusters = minhash_clusters(docs, config.minhash)
-    verdict = docs.join(clusters, "id", "left").select(
+    removals = minhash_removals(docs, config.minhash)
+    # a kept document's cluster is the one of the documents removed for it
+    kept_clusters = removals.select(F.col("kept_id").alias("id"), F.col("cluster").alias("kept_cluster")).distinct()
+    verdict = docs.join(removals, "id", "left").join(kept_clusters, "id", "left").select(
         "id", "text", *(c for c in EXTRACTED_SCHEMA.names if c not in ("id", "text")),
-        F.coalesce("cluster", "id").alias("cluster_id"),
-        F.coalesce("kept_id", "id").alias("kept_id"),
+        F.coalesce("cluster", "kept_cluster", "id").alias("cluster_id"),
+        F.coalesce("kept_id", "id").alias("kept_id"), "similarity",
     ).withColumn("reason", F.when(F.col("kept_id") != F.col("id"), F.lit("minhash_duplicate")))
-    columns = ["id", "cluster_id", "kept_id", "reason"]
+    columns = ["id", "cluster_id", "kept_id", "reason", "similarity"]
     if line_dedup:
         survivors = verdict.where(F.col("reason").isNull()).select(*EXTRACTED_SCHEMA.names)
         trimmed = line_dedup_stage(survivors, config.line_dedup, config.spark.rows_per_batch).select(

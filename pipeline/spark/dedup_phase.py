@@ -4,7 +4,8 @@ aggregations over small columns of the extraction pass's output (never the page 
 1. ``pii_sites``: PII-dense documents counted per site; the sites where they are common (PII-heavy) are removed;
 2. ``adult_sites``: dirty pages counted per site; the sites where they are common are adult sites (their pages
    are dropped at the heuristics' place in the filter pass);
-3. ``minhash``: near duplicates among the rest, from the MinHash signatures (per language by default);
+3. ``minhash``: near duplicates among the rest, from the MinHash signatures (per language by default), each
+   removed only for a kept document verified near duplicate to it;
 4. ``lines``: lines found in more than 6 documents of a bucket, among the documents still kept.
 
 Each step writes its result under ``_work/dedup/`` with a marker, so a crash redoes only the step it hit; the
@@ -17,19 +18,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 
-import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from pipeline.config import CurateConfig
-from pipeline.dedup.minhash import MinHashConfig, band_keys, lsh_params
 from pipeline.heuristics.dirty_words import is_adult_site
 from pipeline.passes import enabled
 from pipeline.registry import EXTRACT
 from pipeline.safety.pii import is_pii_heavy_domain
-from pipeline.spark.dedup_stages import _group_column, candidate_edges, connected_components, line_removals
+from pipeline.spark.dedup_stages import _group_column, line_removals, near_duplicate_removals
 from pipeline.spark.unit_tasks import DEDUP, read_pass
 from pipeline.spark.units import describe
 from pipeline.spark.workdir import WorkDir
@@ -60,30 +59,6 @@ def condemned_sites(docs: DataFrame, per_host: bool, signal: str, condemned: Cal
     return per_site.where(F.col("flagged") > 0).mapInArrow(judge, per_site.schema)
 
 
-def near_duplicate_removals(signed: DataFrame, config: MinHashConfig) -> DataFrame:
-    """``(id, kept_id)`` for every document removed as a near duplicate; ``signed`` has ``id``, ``group``,
-    ``fetch_time`` and ``signature`` (documents with words). LSH band keys, candidate pairs verified by
-    signature, connected components; the most recent document (then the smallest id) of a component is kept."""
-    bands, rows = lsh_params(config)
-
-    def keys(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            signatures = np.array(batch.column("signature").to_pylist(), dtype=np.int64).reshape(batch.num_rows, -1)
-            band = band_keys(signatures.astype(np.uint64), bands, rows).view(np.int64)
-            yield pa.RecordBatch.from_arrays(
-                [batch.column("id"), batch.column("group"), batch.column("signature"),
-                 pa.array(list(band), type=pa.list_(pa.int64()))],
-                names=["id", "_group", "signature", "band_keys"])
-
-    keyed = signed.select("id", "group", "signature").mapInArrow(
-        keys, "id string, _group string, signature array<long>, band_keys array<long>")
-    components = connected_components(candidate_edges(keyed, config))
-    members = components.join(signed.select(F.col("id").alias("node"), "fetch_time"), "node")
-    order = Window.partitionBy("component").orderBy(F.col("fetch_time").desc_nulls_last(), F.col("node").asc())
-    clustered = members.select(F.col("node").alias("id"), F.first("node").over(order).alias("kept_id"))
-    return clustered.where(F.col("id") != F.col("kept_id"))
-
-
 class DedupPhase:
     """Runs the steps of the dedup phase that have no marker yet, then writes the per-unit decisions."""
 
@@ -103,6 +78,13 @@ class DedupPhase:
             done = {"schema": result.schema.json()}
             self.workdir.finish_phase(marker, done)
         return self.spark.read.schema(StructType.fromJson(json.loads(done["schema"]))).parquet(path)
+
+    def _checkpoints(self) -> None:
+        """MinHash removal checkpoints each round reliably: unless the user set ``spark.checkpoint.dir``, into
+        ``_work/dedup/checkpoints`` under the output, which every executor reaches (removed with ``_work``)."""
+        context = self.spark.sparkContext
+        if context.getCheckpointDir() is None:
+            context.setCheckpointDir(self.workdir.work(DEDUP, "checkpoints"))
 
     def _site_decisions(self, docs: DataFrame, name: str, per_host: bool, signal: str,
                         condemned: Callable[[int, int], bool], stage: str, reason: str, what: str
@@ -139,7 +121,9 @@ class DedupPhase:
             signed = kept.where(F.col("minhash").isNotNull()).select(
                 "id", _group_column(cfg.minhash.group_by).alias("group"), "fetch_time",
                 F.col("minhash").alias("signature"))
-            removed = self._step("minhash", lambda: near_duplicate_removals(signed, cfg.minhash))
+            texts = kept.select("id", "text", "language")  # read only for the candidates that need exact Jaccard
+            self._checkpoints()
+            removed = self._step("minhash", lambda: near_duplicate_removals(signed, texts, cfg.minhash))
             decisions.append(removed.join(kept.select("id", "unit"), "id").select(
                 "id", "unit", F.lit("minhash_dedup").alias("stage"), F.lit("minhash_duplicate").alias("reason"),
                 F.col("kept_id").alias("detail"), F.lit(None).cast("array<long>").alias("removed_lines")))

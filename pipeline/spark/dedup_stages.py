@@ -1,24 +1,35 @@
 """Spark wiring of document-level (MinHash) and line-level de-duplication (Llama 3 §3.1.1).
 
-Both work on documents with a verdict (``EXTRACTED_SCHEMA``: the document columns plus stage/reason/detail) and
-return the same shape, so they chain after extraction and in the standalone ``jobs/dedup.py``. Everything that
-grows with the data (line hashes, band keys, candidate edges) is shuffled and aggregated, never collected; the
-driver only sees per-group document counts.
+Both stages work on documents with a verdict (``EXTRACTED_SCHEMA``: the document columns plus stage/reason/detail)
+and return the same shape, so they chain after extraction and in the standalone ``jobs/dedup.py``; MinHash removal
+also runs on signatures computed elsewhere (:func:`near_duplicate_removals`). Everything that grows with the data
+(line hashes, band keys, candidate pairs, shingle sets) is shuffled and aggregated, never collected; the driver
+only sees per-group document counts and whether an iteration has work left.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from pipeline.dedup.line_dedup import LineDedupConfig, LineHashes, LineRemoval, bucket_count, bucket_of
-from pipeline.dedup.minhash import MinHashConfig, MinHasher, band_keys, lsh_params
+from pipeline.dedup.minhash import (
+    MinHashConfig,
+    check_bounds,
+    document_shingle_hashes,
+    document_signatures,
+    has_words,
+    lsh_params,
+)
 from pipeline.spark.schema import EXTRACT_ARTIFACTS, EXTRACTED_SCHEMA
 from pipeline.spark.unit_tasks import document_batches, rows_of
 
@@ -88,107 +99,217 @@ _LINE_ARROW = pa.schema([("group", pa.string()), ("bucket", pa.int32()), ("line_
 
 # --- MinHash near-duplicate documents
 
-EMPTY_SIGNATURE_VALUE = 0xFFFFFFFF  # datasketch's initial value, kept by every permutation of an empty set
-SIGNATURE_SCHEMA = "id string, _group string, signature array<long>, band_keys array<long>"
-_SIGNATURE_ARROW = pa.schema([("id", pa.string()), ("_group", pa.string()), ("signature", pa.list_(pa.int64())),
-                              ("band_keys", pa.list_(pa.int64()))])
-
-
-@functools.lru_cache(maxsize=2)
-def _hasher(num_perm: int, seed: int) -> MinHasher:
-    return MinHasher(num_perm, seed)
+SIGNED_SCHEMA = "id string, group string, fetch_time timestamp, signature array<long>"
+REMOVALS_SCHEMA = "id string, kept_id string, cluster string, similarity double"
+_SHINGLES_SCHEMA = "id string, shingles array<int>"
+_SIGNED_ARROW = pa.schema([("id", pa.string()), ("group", pa.string()), ("fetch_time", pa.timestamp("us", "UTC")),
+                           ("signature", pa.list_(pa.int64()))])
+_SHINGLES_ARROW = pa.schema([("id", pa.string()), ("shingles", pa.list_(pa.int32()))])
+# A bucket of up to this many documents pairs all its members; a larger one (copies of one page, a template)
+# pairs its preferred member with each of the others, so a million copies make a million pairs, not 5e11.
+ALL_PAIRS_BUCKET = 8
+# Rounds that keep documents in preference order; after them, rounds in a random order (see _keep_and_remove).
+PRIORITY_ROUNDS = 16
+MAX_ROUNDS = 100
+_UNDATED = (1 << 63) - 1  # priority key of a document without fetch_time: after every dated one
 
 
 def signatures_frame(docs: DataFrame, config: MinHashConfig) -> DataFrame:
-    """Per document: its MinHash signature and LSH band keys, computed vectorised over each Arrow batch."""
-    bands, rows = lsh_params(config)
+    """The ``signed`` input of :func:`near_duplicate_removals` (``SIGNED_SCHEMA``): per document with words, its
+    group (``config.group_by``), fetch time and MinHash signature, computed vectorised over each Arrow batch with
+    the document's language (the segmenter of Han text). Documents without words would share every LSH bucket:
+    they are left out, and never removed."""
 
     def sign(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        hasher = _hasher(config.num_perm, config.seed)
         for batch in batches:
             texts = [t or "" for t in batch.column("text").to_pylist()]
-            sigs = hasher.signatures(texts, config.ngram)
-            # A text without words has the empty set's signature; all such texts would share every band.
-            has_words = (sigs != EMPTY_SIGNATURE_VALUE).any(axis=1)
-            sigs, batch = sigs[has_words], batch.filter(pa.array(has_words))
-            keys = band_keys(sigs, bands, rows).view(np.int64)  # same bits, as Spark's signed long
+            signatures = document_signatures(texts, batch.column("language").to_pylist(), config)
+            keep = has_words(signatures)
+            batch = batch.filter(pa.array(keep))
+            values = pa.array(signatures[keep].astype(np.int64).ravel())  # same bits, as Spark's signed long
+            offsets = pa.array(np.arange(len(batch) + 1, dtype=np.int32) * config.num_perm)
             yield pa.RecordBatch.from_arrays(
-                [batch.column("id"), batch.column("_group"),
-                 pa.array(list(sigs.astype(np.int64)), type=pa.list_(pa.int64())),
-                 pa.array(list(keys), type=pa.list_(pa.int64()))],
-                schema=_SIGNATURE_ARROW,
-            )
+                [batch.column("id"), batch.column("group"), batch.column("fetch_time").cast(pa.timestamp("us", "UTC")),
+                 pa.ListArray.from_arrays(offsets, values)], schema=_SIGNED_ARROW)
 
-    return (docs.withColumn("_group", _group_column(config.group_by)).select("id", "text", "_group")
-            .mapInArrow(sign, SIGNATURE_SCHEMA))
+    return (docs.select("id", "text", "language", _group_column(config.group_by).alias("group"), "fetch_time")
+            .mapInArrow(sign, SIGNED_SCHEMA))
 
 
-def candidate_edges(signed: DataFrame, config: MinHashConfig) -> DataFrame:
-    """Pairs ``(src, dst)`` of documents sharing an LSH band (within a group), verified by estimated Jaccard.
+def near_duplicate_removals(signed: DataFrame, texts: DataFrame, config: MinHashConfig) -> DataFrame:
+    """One row per removed document (``REMOVALS_SCHEMA``): ``kept_id``, a kept document it is verified near
+    duplicate to, at ``similarity``; ``cluster``, the smallest id among that kept document and the documents
+    removed for it. A document is removed only for a kept one, never for being linked to one through others.
 
-    Each band bucket becomes a star from its smallest id to the other members (linear in bucket size, unlike
-    all pairs), so a bucket of a million copies costs a million edges."""
-    exploded = signed.select("id", "_group", F.posexplode("band_keys").alias("band", "key"))
-    buckets = (exploded.groupBy("_group", "band", "key")
-               .agg(F.min("id").alias("root"), F.count(F.lit(1)).alias("size")).where(F.col("size") > 1))
-    edges = (exploded.join(buckets, ["_group", "band", "key"]).where(F.col("id") != F.col("root"))
-             .select(F.col("root").alias("src"), F.col("id").alias("dst")).distinct())
-    if config.verify_threshold <= 0:
-        return edges
-    sig = signed.select("id", "signature")
-    equal = F.expr("aggregate(zip_with(s1, s2, (x, y) -> IF(x = y, 1, 0)), 0, (acc, v) -> acc + v)")
-    return (edges.join(sig.withColumnRenamed("id", "src").withColumnRenamed("signature", "s1"), "src")
-            .join(sig.withColumnRenamed("id", "dst").withColumnRenamed("signature", "s2"), "dst")
-            .where(equal >= F.lit(config.verify_threshold * config.num_perm)).select("src", "dst"))
+    ``signed`` (``SIGNED_SCHEMA``, documents with words) gives the LSH candidates (:func:`candidate_pairs`);
+    :func:`verified_pairs` keeps those at or above ``config.threshold``, reading from ``texts`` (``id, text,
+    language``) only the candidates' texts; :func:`_keep_and_remove` then keeps the preferred document (most
+    recent ``fetch_time``, then smallest id) and removes its verified neighbours, over and over. Work grows with
+    the candidate pairs; nothing per document reaches the driver. Needs a checkpoint directory (see
+    :func:`ensure_checkpoint_dir`)."""
+    ensure_checkpoint_dir(signed.sparkSession)
+    removals = _keep_and_remove(verified_pairs(candidate_pairs(signed, config), signed, texts, config))
+    clusters = removals.groupBy("kept_id").agg(F.least(F.min("id"), F.min("kept_id")).alias("cluster"))
+    return removals.join(clusters, "kept_id").select("id", "kept_id", "cluster", "similarity")
 
 
-def connected_components(edges: DataFrame, max_iterations: int = 100) -> DataFrame:
-    """``(node, component)`` for every node of the undirected graph ``edges (src, dst)``, the component being its
-    smallest node id. Alternating large-star and small-star (Kiveris et al. 2014, "Connected Components in
-    MapReduce and Beyond"): O(log^2 n) rounds, each a few shuffles; chains and giant clusters resolve exactly."""
-    current = _normalise(edges.select(F.col("src").alias("a"), F.col("dst").alias("b"))).localCheckpoint()
-    for _ in range(max_iterations):
-        both = current.union(current.select(F.col("v").alias("u"), F.col("u").alias("v")))
-        smallest = both.groupBy("u").agg(F.least(F.min("v"), F.col("u")).alias("m"))
-        large = both.where(F.col("v") > F.col("u")).join(smallest, "u").select(
-            F.col("v").alias("a"), F.col("m").alias("b"))
-        after_large = _normalise(large)
-        smaller = after_large.groupBy("v").agg(F.min("u").alias("m"))
-        small = after_large.join(smaller, "v").select(F.col("u").alias("a"), F.col("m").alias("b")).union(
-            smaller.select(F.col("v").alias("a"), F.col("m").alias("b")))
-        following = _normalise(small).localCheckpoint()
-        changed = following.exceptAll(current).limit(1).count() + current.exceptAll(following).limit(1).count()
-        current = following
-        if not changed:
+def candidate_pairs(signed: DataFrame, config: MinHashConfig) -> DataFrame:
+    """LSH: distinct pairs ``(a, b)`` of documents of one group sharing a band's values, each a priority
+    ``struct(t, id)`` (smaller is preferred: ``t`` is minus the fetch time) with ``a < b``.
+
+    A bucket of up to ``ALL_PAIRS_BUCKET`` documents gives all its pairs; a larger one a star from its preferred
+    member, whose pairs are the ones that can remove the others (a star from any other member would link the
+    copies without making any of them removable for the kept one)."""
+    bands, rows = lsh_params(config)
+    keys = F.array(*(F.xxhash64(F.slice("signature", band * rows + 1, rows)) for band in range(bands)))
+    members = signed.select("group", F.posexplode(keys).alias("band", "key"), _priority().alias("p"))
+    bucket = ["group", "band", "key"]
+    in_bucket = Window.partitionBy(*bucket)  # one shuffle; a giant bucket's rows spill to disk, as a sort does
+    sized = (members.select(*bucket, "p", F.count(F.lit(1)).over(in_bucket).alias("size"),
+                            F.min("p").over(in_bucket).alias("root"))
+             .where(F.col("size") > 1))
+    # one self-join of the bucket's rows: every member of a small bucket meets the others, only the preferred
+    # member of a large one does
+    pairing = sized.where((F.col("size") <= ALL_PAIRS_BUCKET) | (F.col("p") == F.col("root")))
+    return (pairing.alias("x").join(sized.alias("y"), bucket).where(F.col("x.p") < F.col("y.p"))
+            .select(F.col("x.p").alias("a"), F.col("y.p").alias("b")).distinct())
+
+
+def verified_pairs(pairs: DataFrame, signed: DataFrame, texts: DataFrame, config: MinHashConfig) -> DataFrame:
+    """The candidate ``pairs`` whose shingle sets' Jaccard reaches ``config.threshold``, with it as
+    ``similarity``: ``(a, b, similarity)``.
+
+    :func:`~pipeline.dedup.minhash.check_bounds` decides from the number of equal signature values which pairs
+    need the exact Jaccard: pairs too far below (a pair at the threshold shows so few with probability < 1e-6)
+    are dropped, pairs (nearly) equal in every value are accepted at their estimate (a pair below the threshold
+    shows so many with probability < 1e-9), the rest are checked. Only the texts of documents in a checked pair
+    are read (a semi-join) and hashed into their sets of shingle hashes, which the pairs then join."""
+    fewest, accepted_from = check_bounds(config.threshold, config.num_perm)
+    # the values are 32-bit: shifted into int's range they compare alike and shuffle in half the bytes
+    signature = signed.select("id", F.transform("signature", lambda v: (v - (1 << 31)).cast("int")).alias("signature"))
+    equal = F.expr("size(filter(zip_with(sa, sb, (x, y) -> x = y), e -> e))")
+    counted = _checkpoint(
+        _join_by_member(pairs, signature.withColumnRenamed("signature", "sa"),
+                        signature.withColumnRenamed("signature", "sb"))
+        .select("a", "b", equal.alias("equal")).where(F.col("equal") >= fewest))
+    accepted = counted.where(F.col("equal") >= accepted_from)
+    to_check = counted.where(F.col("equal") < accepted_from)
+    wanted = to_check.select(F.col("a.id").alias("id")).union(to_check.select(F.col("b.id").alias("id"))).distinct()
+
+    def hash_shingles(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            texts_ = [t or "" for t in batch.column("text").to_pylist()]
+            sets = document_shingle_hashes(texts_, batch.column("language").to_pylist(), config)
+            offsets = np.zeros(len(sets) + 1, np.int32)
+            np.cumsum([len(s) for s in sets], out=offsets[1:])
+            values = pa.array(np.concatenate(sets).view(np.int32) if sets else np.zeros(0, np.int32))
+            yield pa.RecordBatch.from_arrays([batch.column("id"), pa.ListArray.from_arrays(pa.array(offsets), values)],
+                                             schema=_SHINGLES_ARROW)
+
+    # checkpointed: both members of a pair join it, and hashing is the costly part of the check
+    hashed = _checkpoint(texts.select("id", "text", "language").join(wanted, "id", "left_semi")
+                         .mapInArrow(hash_shingles, _SHINGLES_SCHEMA))
+    shared = F.size(F.array_intersect("sa", "sb"))
+    checked = (_join_by_member(to_check, hashed.withColumnRenamed("shingles", "sa"),
+                               hashed.withColumnRenamed("shingles", "sb"))
+               .select("a", "b", (shared / (F.size("sa") + F.size("sb") - shared)).alias("similarity"))
+               .where(F.col("similarity") >= config.threshold))
+    return accepted.select("a", "b", (F.col("equal") / config.num_perm).alias("similarity")).unionByName(checked)
+
+
+def _join_by_member(pairs: DataFrame, of_a: DataFrame, of_b: DataFrame) -> DataFrame:
+    """``pairs`` with the columns of ``of_a`` (keyed by ``id``) for member ``a`` and of ``of_b`` for ``b``."""
+    return (pairs.join(of_a.withColumnRenamed("id", "_a"), F.col("a.id") == F.col("_a"))
+            .join(of_b.withColumnRenamed("id", "_b"), F.col("b.id") == F.col("_b")).drop("_a", "_b"))
+
+
+def _keep_and_remove(verified: DataFrame, priority_rounds: int = PRIORITY_ROUNDS,
+                     max_rounds: int = MAX_ROUNDS) -> DataFrame:
+    """``(id, kept_id, similarity)``: which documents of the verified graph go, and for which kept neighbour.
+
+    Greedy maximal independent set in preference order, computed in rounds: a document none of whose remaining
+    neighbours is preferred to it is kept; its remaining neighbours are removed for it (each for its most
+    preferred kept neighbour); removed documents leave the graph with their edges; repeat until no edge is left
+    (a document whose neighbours were all removed for others is kept). So every removed document has a kept,
+    verified neighbour, no two kept documents are a verified pair, and the preferred document of every
+    connected group is kept. Unlike connected components, a chain A-B-C with A kept removes B but keeps C
+    when A and C are not near duplicates, and a group linked to another through a chain keeps a member.
+
+    Rounds: a chain whose preference falls along it resolves two documents per round. After
+    ``priority_rounds`` the order becomes random per round (Luby 1986: O(log n) rounds with high probability),
+    still keeping only documents without a kept neighbour; ``max_rounds`` bounds it with an error. Each round's
+    edges and removals are reliable checkpoints, so the plan stays small and survives a lost executor."""
+    edges = _checkpoint(verified)
+    removed = []
+    for round_ in range(max_rounds):
+        if edges.isEmpty():
             break
+        if round_ < priority_rounds:
+            a_first = F.lit(True)  # a < b: a is preferred
+        else:
+            a_first = (F.struct(F.xxhash64("a.id", F.lit(round_)), F.col("a.id"))
+                       < F.struct(F.xxhash64("b.id", F.lit(round_)), F.col("b.id")))
+        oriented = edges.select(F.when(a_first, F.col("a")).otherwise(F.col("b")).alias("hi"),
+                                F.when(a_first, F.col("b")).otherwise(F.col("a")).alias("lo"), "similarity")
+        kept = (oriented.select(F.col("hi.id").alias("kept")).distinct()
+                .join(oriented.select(F.col("lo.id").alias("kept")), "kept", "left_anti"))
+        now = _checkpoint(
+            oriented.join(kept, F.col("hi.id") == F.col("kept")).groupBy(F.col("lo.id").alias("id"))
+            .agg(F.min(F.struct("hi", "similarity")).alias("best"))  # the most preferred kept neighbour
+            .select("id", F.col("best.hi.id").alias("kept_id"), F.col("best.similarity").alias("similarity")))
+        removed.append(now)
+        gone = now.select("id")
+        edges = _checkpoint(edges.join(gone, F.col("a.id") == F.col("id"), "left_anti")
+                            .join(gone, F.col("b.id") == F.col("id"), "left_anti"))
     else:
-        raise RuntimeError(f"connected components did not converge in {max_iterations} rounds")
-    nodes = current.select(F.col("v").alias("node"), F.col("u").alias("component")).union(
-        current.select(F.col("u").alias("node"), F.col("u").alias("component")))
-    return nodes.groupBy("node").agg(F.min("component").alias("component"))
+        raise RuntimeError(f"near-duplicate removal did not finish in {max_rounds} rounds ({priority_rounds} in "
+                           "preference order, then random-order rounds, which end in O(log n) rounds with high "
+                           "probability): a sign of a bug, not of the data")
+    if not removed:
+        return verified.sparkSession.createDataFrame([], "id string, kept_id string, similarity double")
+    return functools.reduce(DataFrame.unionByName, removed)
 
 
-def _normalise(pairs: DataFrame) -> DataFrame:
-    """Undirected edges as distinct ``(u, v)`` with ``u < v``."""
-    return (pairs.select(F.least("a", "b").alias("u"), F.greatest("a", "b").alias("v"))
-            .where(F.col("u") != F.col("v")).distinct())
+def _priority():
+    """Preference between documents as one orderable value: most recent ``fetch_time`` (missing: last), then
+    smallest id (as in URL dedup); smaller is preferred."""
+    return F.struct(F.coalesce(-F.unix_micros("fetch_time"), F.lit(_UNDATED)).alias("t"), F.col("id").alias("id"))
 
 
-def minhash_clusters(docs: DataFrame, config: MinHashConfig) -> DataFrame:
-    """``(id, cluster, kept_id)`` for every document in a near-duplicate cluster (singletons are absent): the
-    document kept per cluster is the most recent fetch, then the smallest id (as in URL dedup)."""
-    components = connected_components(candidate_edges(signatures_frame(docs, config), config))
-    members = components.join(docs.select(F.col("id").alias("node"), "fetch_time"), "node")
-    order = Window.partitionBy("component").orderBy(F.col("fetch_time").desc_nulls_last(), F.col("node").asc())
-    return members.select(F.col("node").alias("id"), F.col("component").alias("cluster"),
-                          F.first("node").over(order).alias("kept_id"))
+def ensure_checkpoint_dir(spark: SparkSession) -> None:
+    """Reliable checkpoints (files an executor's loss does not take away; local checkpoints cannot be recomputed)
+    need a directory every executor reaches: the job's, or ``spark.checkpoint.dir``. In local mode, where one
+    file system is shared, a temporary directory is made when none is set (and removed at exit); elsewhere its
+    absence is an error."""
+    context = spark.sparkContext
+    if context.getCheckpointDir() is not None:
+        return
+    if not context.master.startswith("local"):
+        raise RuntimeError("MinHash dedup needs a checkpoint directory on storage every executor reaches: "
+                           "SparkContext.setCheckpointDir(...) or --conf spark.checkpoint.dir=hdfs://...")
+    directory = tempfile.mkdtemp(prefix="minhash-checkpoints-")
+    atexit.register(shutil.rmtree, directory, True)
+    context.setCheckpointDir(directory)
+
+
+def _checkpoint(df: DataFrame) -> DataFrame:
+    return df.checkpoint(eager=True)
+
+
+def minhash_removals(docs: DataFrame, config: MinHashConfig) -> DataFrame:
+    """:func:`near_duplicate_removals` of documents with ``id, text, language, fetch_time`` and the
+    ``config.group_by`` column, their signatures computed here (once: checkpointed)."""
+    ensure_checkpoint_dir(docs.sparkSession)
+    signed = _checkpoint(signatures_frame(docs, config))
+    return near_duplicate_removals(signed, docs.select("id", "text", "language"), config)
 
 
 def minhash_stage(docs: DataFrame, config: MinHashConfig) -> DataFrame:
-    """Reject every document of a near-duplicate cluster but one, as ``minhash_duplicate`` of the kept id."""
-    clusters = minhash_clusters(docs, config).where(F.col("id") != F.col("kept_id")).select("id", "kept_id")
+    """Reject every document removed by :func:`near_duplicate_removals` as ``minhash_duplicate``, with the id of
+    the kept document it is verified near duplicate to as the detail."""
+    removals = minhash_removals(docs, config).select("id", "kept_id")
     duplicate = F.col("kept_id").isNotNull()
-    return docs.join(clusters, "id", "left").withColumns({
+    return docs.join(removals, "id", "left").withColumns({
         "stage": F.when(duplicate, F.lit("minhash_dedup")).otherwise(F.col("stage")),
         "reason": F.when(duplicate, F.lit("minhash_duplicate")).otherwise(F.col("reason")),
         "detail": F.when(duplicate, F.col("kept_id")).otherwise(F.col("detail")),

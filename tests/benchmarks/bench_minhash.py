@@ -13,6 +13,11 @@ Both sides get the same texts and must produce the same signatures (checked):
 Single process, single thread (numpy does not multithread these operations), best of ``--repeat`` runs. Peak
 memory: tracemalloc's peak of Python and numpy allocations during one batch call, and the process's peak RSS.
 
+Scripts without spaces: pages of 15 real sentences per language (``../shared/data/langid_lingua``) in Chinese,
+Japanese and Thai, signed with their language (segmented into words by ``multilingual.text_tokens.words``: jieba,
+MeCab, PyThaiNLP), against the segmentation alone and against English pages of the same sentences' source: the
+cost of segmentation per character, and per document against datasketch's loop on the same shingles.
+
     python tests/benchmarks/bench_minhash.py [--doc-chars 3000] [--num-perm 128] [--repeat 3]
 """
 
@@ -33,8 +38,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from pipeline.dedup.minhash import MinHashConfig, MinHasher, shingle_hash, shingles  # noqa: E402
+from pipeline.multilingual.text_tokens import words  # noqa: E402
 
 ARTICLES = REPO.parent / "shared" / "data" / "quality_text" / "wikitext2" / "articles.jsonl"
+SENTENCES = REPO.parent / "shared" / "data" / "langid_lingua" / "sentences_dev.jsonl"
 
 
 def documents(doc_chars: int) -> list[str]:
@@ -137,6 +144,42 @@ def main() -> None:
     print(f"peak traced memory of one batch call: {peak / 1e6:.1f} MB for {text_mb:.1f} MB of text "
           f"({len(texts)} documents; the result is {signatures.nbytes / 1e6:.1f} MB)")
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.0f} MB")
+    unspaced_scripts(hasher, args)
+
+
+def unspaced_scripts(hasher: MinHasher, args: argparse.Namespace) -> None:
+    """Signatures of zh/ja/th pages with word segmentation, against the segmentation alone, English pages and
+    datasketch on the same shingles (see the module docstring)."""
+    by_language: dict[str, list[str]] = {}
+    with SENTENCES.open(encoding="utf-8") as lines:
+        for row in map(json.loads, lines):
+            by_language.setdefault(row["lang"], []).append(row["text"])
+    print(f"\n{'pages of 15 lingua sentences':<30} {'docs':>5} {'chars/doc':>9} {'signatures':>11} "
+          f"{'segmentation':>12} {'share':>6} {'datasketch loop':>15} {'batch is':>8}")
+    print(f"{'':<30} {'':>5} {'':>9} {'K chars/s':>11} {'K chars/s':>12} {'':>6} {'K chars/s':>15}")
+    for language, joiner in (("en", " "), ("zh", ""), ("ja", ""), ("th", " ")):
+        sentences = by_language[language]
+        texts = [joiner.join(sentences[i:i + 15]) for i in range(0, len(sentences) - 14, 15)]
+        chars = sum(map(len, texts))
+        sign_s, segment_s, loop_s = _unspaced_times(hasher, texts, language, args)
+        segment = f"{chars / segment_s / 1e3:>12.0f} {segment_s / sign_s:>6.0%}" if language != "en" else f"{'-':>19}"
+        print(f"{language:<30} {len(texts):>5} {chars / len(texts):>9.0f} {chars / sign_s / 1e3:>11.0f} {segment} "
+              f"{chars / loop_s / 1e3:>15.0f} {loop_s / sign_s:>7.1f}x")
+
+
+def _unspaced_times(hasher: MinHasher, texts: list[str], language: str, args) -> tuple[float, float, float]:
+    """Seconds for: the batch's signatures, its segmentation alone, datasketch's per-document loop."""
+    words(texts[0], language)  # loads the segmenter
+    sign_s, _ = best_time(lambda: hasher.signatures(texts, args.ngram, [language] * len(texts)), args.repeat)
+    segment_s, _ = best_time(lambda: [words(t, language) for t in texts], args.repeat)
+
+    def loop():
+        for text in texts:
+            m = MinHash(num_perm=args.num_perm, seed=args.seed, hashfunc=shingle_hash)
+            m.update_batch(shingles(text, args.ngram, language))
+
+    loop_s, _ = best_time(loop, args.repeat)
+    return sign_s, segment_s, loop_s
 
 
 if __name__ == "__main__":

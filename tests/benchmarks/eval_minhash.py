@@ -1,167 +1,372 @@
-"""MinHash near-duplicate detection against exact Jaccard similarity of the same shingle sets.
+"""Near-duplicate removal measured against exact Jaccard similarity: ``jobs/dedup.py`` of this checkout (and, with
+``--before DIR``, of another one, e.g. an earlier commit) against a datasketch baseline, on the same corpora.
 
-Reads ../shared/data (beside the checkout, not part of it):
+Corpora (read from ../shared/data, beside the checkout, and from sample_data/shards):
 
-1. ``neardup_clough_stevenson/pairs.jsonl``: 95 short answers written from 5 Wikipedia articles (cut = near
-   copy, light and heavy revision, non = written independently), plus the 5 articles (see its SOURCE.txt);
-2. ``quality_text/wikitext2/articles.jsonl``: Wikipedia articles (at most ``--article-chars`` characters each,
-   cut at a paragraph break), each with derived copies under graded, seeded edits: words replaced by random
-   corpus words at 1-10%, boilerplate lines inserted (cookie banners, navigation, share buttons), truncation to
-   90/70/50% of the words, paragraphs shuffled.
+- ``clough``: the 95 Clough-Stevenson answers (cut, light and heavy revisions, independent answers) and their 5
+  Wikipedia sources (``neardup_clough_stevenson/pairs.jsonl``);
+- ``edits``: WikiText-2 articles (``quality_text/wikitext2/articles.jsonl``) and web pages of the trafilatura
+  evaluation set (``extraction_trafilatura_eval/html``, extracted with the project's extractor), each cut to
+  ``--doc-chars``, with seeded derived copies (``--edit-kinds``): "graded": words replaced at 1-10%, boilerplate
+  lines inserted (cookie banners, navigation), truncation to 90/70/50%, paragraphs shuffled; "mixes": with another
+  document (its head replaces the last 5/10/20/50% of the words); "chains": 5 successive small edits (each step
+  edits the previous one: words replaced, a boilerplate line, a paragraph dropped, a run of words rewritten), and
+  for every third document 10 steps that turn it into another document, 9% at a time (linking two groups);
+- ``cjk``: Chinese, Japanese and Thai pages of real text: 15 random lingua sentences per page
+  (``langid_lingua/sentences_dev.jsonl``) and the sample shards' zh/ja/th pages (lingua sentences, Japanese
+  ClueWeb shop pages in EUC-JP and Shift_JIS), with the same edits at the character level (characters replaced
+  at 0.25-4%, boilerplate lines in the language, truncation, shuffling, mixes, chains).
 
-Ground truth for every pair of documents of a set: exact Jaccard of their ``shingles()`` sets >= threshold (all
-pairs with any shared shingle are computed, as a sparse product). Predicted: the pair is an LSH candidate (equal
-key in some band) and its estimated Jaccard >= verify_threshold. Pair-level precision and recall, the recall of
-LSH alone, how each category / edit fares (against its source / original), and the purity of the clusters that
-union-find makes of the accepted pairs: the fraction of clustered documents that belong to their cluster's
-majority true group (the article a document was written from or derived from; "non" answers are each their own).
-"Star" rows verify only each bucket's smallest member against the others, as a Spark job that avoids all-pairs
-does. Several configurations are compared; the first is ``MinHashConfig()`` with the command-line overrides.
+Every document gets a random fetch time, so the document a method keeps can be any member of a group.
 
-    python tests/benchmarks/eval_minhash.py [--threshold 0.8] [--num-perm 128] [--verify-threshold 0.79]
+Truth: the exact Jaccard similarity of two documents' word 5-gram sets (``shingles(text, 5, language)``: NFKC,
+lower case, digit runs as 0, punctuation as word breaks, zh/ja/th segmented into words) is at least
+``--threshold``; computed for every pair sharing a shingle (a sparse product).
+
+Methods: ``jobs/dedup.py`` run as a subprocess (``python DIR/jobs/dedup.py --master local[2]`` with
+PYTHONPATH=DIR; options after ``--`` go to this checkout's job); the baseline in this process: datasketch
+``MinHash`` (``num_perm``, ``hashfunc=shingle_hash``) per document, ``MinHashLSH(threshold, num_perm)`` (9 bands
+x 13 rows at 0.8 and 128) per language, every LSH candidate checked by exact Jaccard, union-find over the pairs
+that pass, one document kept per cluster (most recent fetch, then smallest id), as the job prefers. The last row
+is no method but a ceiling: the job's rule (keep the most recent document, remove its near duplicates, repeat)
+applied to the true pairs themselves, so it shows what candidates and verification lose and what the rule itself
+cannot reach (a chain A-B-C with A kept keeps C too, while "to remove" counts 2).
+
+Figures (over one corpus):
+
+- pair P / R / F1: predicted pairs are the pairs of documents in one output cluster (``cluster_id`` of
+  jobs/dedup.py, the union-find cluster of the baseline); true pairs those at or above the threshold;
+- true group: a connected component of the graph of true pairs; "to remove" = the sum over true groups of
+  (size - 1), the documents a perfect method removes;
+- removal recall: removed documents that have a kept true near duplicate / "to remove";
+- removal precision: removed documents that have a kept true near duplicate (exact Jaccard >= threshold) /
+  removed documents;
+- true groups fully removed: true groups of 2+ documents none of which is kept (content lost);
+- unique documents removed: removed documents without any true near duplicate.
+
+    python tests/benchmarks/eval_minhash.py [--corpora clough,edits,cjk] [--before DIR] [-- --minhash.bands 9]
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import os
 import random
+import re
+import subprocess
 import sys
+import tempfile
 import time
+import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
+from datasketch import MinHash, MinHashLSH
 from scipy import sparse
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from pipeline.dedup.minhash import MinHashConfig, MinHasher, band_keys, lsh_params, shingles  # noqa: E402
+from pipeline.dedup.minhash import MinHashConfig, shingle_hash, shingles  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 CLOUGH = DATA / "neardup_clough_stevenson" / "pairs.jsonl"
 ARTICLES = DATA / "quality_text" / "wikitext2" / "articles.jsonl"
-BOILERPLATE = [
-    "We use cookies to improve your experience on our site. By continuing you agree to our use of cookies.",
-    "Accept all cookies Manage preferences",
-    "Home | News | Sport | Culture | Science | About us | Contact",
-    "Share this article: Facebook Twitter LinkedIn Email Print",
-    "Subscribe to our newsletter and get the latest stories delivered to your inbox every week.",
-    "Copyright 2024 Example Media Group. All rights reserved.",
-    "Privacy Policy Terms of Use Cookie Settings Accessibility",
-    "Related articles you may also like",
-    "Advertisement",
-    "Sign in to leave a comment or create a free account today.",
-    "This page was last edited on 12 March 2024, at 14:02.",
-    "Follow us on Instagram and YouTube for more updates from our editors.",
-]
-SUBSTITUTION_RATES = (0.01, 0.02, 0.03, 0.05, 0.10)
+PAGES = DATA / "extraction_trafilatura_eval"
+SENTENCES = DATA / "langid_lingua" / "sentences_dev.jsonl"
+SHARDS = REPO / "sample_data" / "shards"
+MANIFEST = REPO / "sample_data" / "manifest.jsonl"
+BOILERPLATE = {
+    None: [
+        "We use cookies to improve your experience on our site. By continuing you agree to our use of cookies.",
+        "Accept all cookies Manage preferences",
+        "Home | News | Sport | Culture | Science | About us | Contact",
+        "Share this article: Facebook Twitter LinkedIn Email Print",
+        "Subscribe to our newsletter and get the latest stories delivered to your inbox every week.",
+        "Copyright 2024 Example Media Group. All rights reserved.",
+        "Privacy Policy Terms of Use Cookie Settings Accessibility",
+        "Related articles you may also like",
+        "Advertisement",
+        "Sign in to leave a comment or create a free account today.",
+        "This page was last edited on 12 March 2024, at 14:02.",
+        "Follow us on Instagram and YouTube for more updates from our editors.",
+    ],
+    "zh": ["首页 | 新闻 | 体育 | 财经 | 科技 | 联系我们", "版权所有 © 2024 示例传媒集团 保留所有权利",
+           "分享到：微博 微信 QQ空间", "本网站使用Cookie以改善您的浏览体验。", "相关阅读", "广告",
+           "订阅我们的新闻邮件，每周获取最新报道。", "登录后发表评论"],
+    "ja": ["ホーム | ニュース | スポーツ | 経済 | お問い合わせ",
+           "Copyright © 2024 サンプルメディア株式会社 All Rights Reserved.",
+           "この記事をシェアする：Twitter Facebook LINE", "当サイトではクッキーを使用しています。", "関連記事",
+           "広告", "メールマガジンの登録はこちらから。", "ログインしてコメントする"],
+    "th": ["หน้าแรก | ข่าว | กีฬา | เศรษฐกิจ | ติดต่อเรา", "สงวนลิขสิทธิ์ © 2024 บริษัท ตัวอย่าง มีเดีย จำกัด",
+           "แชร์บทความนี้: Facebook Twitter LINE", "เว็บไซต์นี้ใช้คุกกี้เพื่อพัฒนาประสบการณ์ของคุณ", "บทความที่เกี่ยวข้อง",
+           "โฆษณา", "สมัครรับจดหมายข่าวของเรา", "เข้าสู่ระบบเพื่อแสดงความคิดเห็น"],
+}
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass
 class Corpus:
     name: str
-    texts: list[str]
-    groups: list[str]  # true origin of each document, for cluster purity
-    # (document, its source / original, category) for the per-category table
-    labelled: list[tuple[int, int, str]]
+    texts: list[str] = field(default_factory=list)
+    languages: list[str | None] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # "original" or the edit that made the document
+
+    def add(self, text: str, language: str | None, kind: str) -> None:
+        self.texts.append(text)
+        self.languages.append(language)
+        self.kinds.append(kind)
+
+
+# --- corpora
 
 
 def clough_corpus() -> Corpus:
     with CLOUGH.open(encoding="utf-8") as lines:
         rows = [json.loads(line) for line in lines]
-    sources = sorted({r["source"] for r in rows})
-    texts = [next(r["source_text"] for r in rows if r["source"] == s) for s in sources]
-    groups = list(sources)
-    labelled = []
+    corpus = Corpus("clough-stevenson")
+    for source in sorted({r["source"] for r in rows}):
+        corpus.add(next(r["source_text"] for r in rows if r["source"] == source), None, "source article")
     for r in rows:
-        labelled.append((len(texts), sources.index(r["source"]), r["category"]))
-        texts.append(r["text"])
-        groups.append(r["doc"] if r["category"] == "non" else r["source"])
-    return Corpus("clough-stevenson (100 docs)", texts, groups, labelled)
+        corpus.add(r["text"], None, f"answer: {r['category']}")
+    return corpus
 
 
-def _truncate(text: str, chars: int) -> str:
+def _cut(text: str, chars: int) -> str:
     if len(text) <= chars:
         return text
     cut = text.rfind("\n", 0, chars)
     return text[: cut if cut > chars // 2 else chars]
 
 
-def edits(text: str, vocabulary: list[str], rng: random.Random) -> dict[str, str]:
-    """Derived copies of one article, by edit name."""
-    words = text.split(" ")
-    out = {}
-    for rate in SUBSTITUTION_RATES:
-        out[f"substitute {rate:.0%} of words"] = " ".join(
-            rng.choice(vocabulary) if rng.random() < rate else w for w in words)
-    paragraphs = text.split("\n")
-    for k in (3, 10):
-        edited = list(paragraphs)
-        for line in rng.sample(BOILERPLATE, k):
-            edited.insert(rng.choice([0, len(edited), rng.randrange(len(edited) + 1)]), line)
-        out[f"insert {k} boilerplate lines"] = "\n".join(edited)
-    for keep in (0.9, 0.7, 0.5):
-        out[f"truncate to {keep:.0%}"] = " ".join(words[: int(len(words) * keep)])
-    shuffled = list(paragraphs)
-    rng.shuffle(shuffled)
-    out["shuffle paragraphs"] = "\n".join(shuffled)
-    return out
+def _web_pages(count: int, chars: int) -> list[str]:
+    """The first ``count`` evaluation pages (by file name) whose extracted text has at least 200 words."""
+    from pipeline.extraction.encoding import decode_html
+    from pipeline.extraction.html import HtmlExtractor
+
+    extractor, expectations = HtmlExtractor(), json.loads((PAGES / "expectations.json").read_text())
+    texts = []
+    for path in sorted((PAGES / "html").glob("*.html.gz")):
+        html, _ = decode_html(gzip.decompress(path.read_bytes()))
+        text = extractor.extract(html, expectations.get(path.name[:-3], {}).get("url")).text
+        if text and len(text.split()) >= 200:
+            texts.append(_cut(text, chars))
+            if len(texts) == count:
+                break
+    return texts
 
 
-def synthetic_corpus(article_chars: int, seed: int) -> Corpus:
+@dataclass
+class Style:
+    """How edits see a text: units (words, or characters of an unspaced script) and the language's boilerplate."""
+
+    language: str | None
+    joiner: str
+
+    def units(self, text: str) -> list[str]:
+        return text.split(" ") if self.joiner else list(text)
+
+    def join(self, units: list[str]) -> str:
+        return self.joiner.join(units)
+
+
+def _substitute(text: str, rate: float, style: Style, pool: list[str], rng: random.Random) -> str:
+    units = style.units(text)
+    return style.join([rng.choice(pool) if u.strip() and rng.random() < rate else u for u in units])
+
+
+def _insert_lines(text: str, k: int, style: Style, rng: random.Random) -> str:
+    lines = text.split("\n")
+    for line in rng.sample(BOILERPLATE[style.language], k):
+        lines.insert(rng.choice([0, len(lines), rng.randrange(len(lines) + 1)]), line)
+    return "\n".join(lines)
+
+
+def _truncate(text: str, keep: float, style: Style) -> str:
+    units = style.units(text)
+    return style.join(units[: int(len(units) * keep)])
+
+
+def _shuffle(text: str, rng: random.Random) -> str:
+    lines = text.split("\n")
+    rng.shuffle(lines)
+    return "\n".join(lines)
+
+
+def _mix(text: str, other: str, share: float, style: Style) -> str:
+    """``text`` with the last ``share`` of its units replaced by the first units of ``other``."""
+    units, others = style.units(text), style.units(other)
+    keep = int(len(units) * (1 - share))
+    return style.join(units[:keep] + others[: len(units) - keep])
+
+
+def _small_edit(text: str, step: int, style: Style, pool: list[str], rng: random.Random, rate: float) -> str:
+    """One step of an edit chain, in turn: units replaced, a boilerplate line, a paragraph dropped, a run rewritten."""
+    kind = step % 4
+    if kind == 0:
+        return _substitute(text, rate, style, pool, rng)
+    if kind == 1:
+        return _insert_lines(text, 1, style, rng)
+    lines = text.split("\n")
+    if kind == 2 and len(lines) > 3:
+        del lines[rng.randrange(len(lines))]
+        return "\n".join(lines)
+    units = style.units(text)
+    run = max(3, len(units) // 40)
+    start = rng.randrange(max(1, len(units) - run))
+    return style.join(units[:start] + [rng.choice(pool) for _ in range(run)] + units[start + run:])
+
+
+EDIT_KINDS = ("graded", "mixes", "chains")
+
+
+def add_edited(corpus: Corpus, originals: list[str], style: Style, pool: list[str], rates: tuple[float, ...],
+               inserts: tuple[int, int], seed: int, kinds: tuple[str, ...] = EDIT_KINDS) -> None:
+    """Each original and its derived copies of the given kinds (see the module docstring): "graded" (units
+    replaced at ``rates``, ``inserts`` boilerplate lines, truncation, shuffling), "mixes", "chains" (the first of
+    ``rates`` is also the rate of a chain step)."""
+    for i, text in enumerate(originals):
+        rng = random.Random(seed * 100_003 + i)
+        other = originals[(i + 1 + rng.randrange(len(originals) - 1)) % len(originals)]
+        corpus.add(text, style.language, "original")
+        if "graded" in kinds:
+            for rate in rates:
+                corpus.add(_substitute(text, rate, style, pool, rng), style.language, f"replace {rate:.2%} of units")
+            for k in inserts:
+                corpus.add(_insert_lines(text, k, style, rng), style.language, f"insert {k} boilerplate lines")
+            for keep in (0.9, 0.7, 0.5):
+                corpus.add(_truncate(text, keep, style), style.language, f"truncate to {keep:.0%}")
+            corpus.add(_shuffle(text, rng), style.language, "shuffle paragraphs")
+        if "mixes" in kinds:
+            for share in (0.05, 0.1, 0.2, 0.5):
+                corpus.add(_mix(text, other, share, style), style.language, f"mix: last {share:.0%} from another")
+        if "chains" in kinds:
+            step_text = text
+            for step in range(5):
+                step_text = _small_edit(step_text, step, style, pool, rng, rates[0])
+                corpus.add(step_text, style.language, f"edit chain step {step + 1}")
+            if i % 3 == 0:
+                for step in range(1, 11):
+                    corpus.add(_mix(text, other, 0.09 * step, style) if step < 10 else other, style.language,
+                               f"chain into another, step {step}")
+
+
+def edits_corpus(doc_chars: int, web_pages: int, seed: int, kinds: tuple[str, ...]) -> Corpus:
     with ARTICLES.open(encoding="utf-8") as lines:
-        articles = [json.loads(line) for line in lines]
-    articles = [(a["title"], _truncate(a["text_detok"], article_chars)) for a in articles]
-    articles = [(title, text) for title, text in articles if len(text.split()) >= 200]
-    vocabulary = sorted({w for _, text in articles for w in text.split()})
-    texts, groups, labelled = [], [], []
-    for i, (title, text) in enumerate(articles):
-        original = len(texts)
-        texts.append(text)
-        groups.append(title)
-        for name, edited in edits(text, vocabulary, random.Random(seed * 100_003 + i)).items():
-            labelled.append((len(texts), original, name))
-            texts.append(edited)
-            groups.append(title)
-    return Corpus(f"wikitext2 edits ({len(articles)} articles + {len(texts) - len(articles)} copies)", texts,
-                  groups, labelled)
+        articles = [_cut(json.loads(line)["text_detok"], doc_chars) for line in lines]
+    articles = [a for a in articles if len(a.split()) >= 200]
+    originals = articles + _web_pages(web_pages, doc_chars)
+    vocabulary = sorted({w for text in articles for w in text.split()})  # English words replace words
+    corpus = Corpus("")
+    add_edited(corpus, originals, Style(None, " "), vocabulary, (0.01, 0.02, 0.03, 0.05, 0.10), (3, 10), seed,
+               kinds)
+    corpus.name = f"web+wiki edits ({len(originals)} originals; {'+'.join(kinds)})"
+    return corpus
 
 
-def exact_jaccard_pairs(texts: list[str], ngram: int) -> dict[tuple[int, int], float]:
-    """Exact Jaccard of every pair ``i < j`` that shares at least one shingle."""
+def _sample_shard_pages(languages: set[str]) -> dict[str, list[str]]:
+    """Texts of the sample shards' responses in ``languages`` (their manifest case), extracted as the job does."""
+    from pipeline.extraction.html import HtmlExtractor
+    from pipeline.warc.records import extract_documents, index_warc
+
+    wanted = {}
+    for line in MANIFEST.read_text().splitlines():
+        m = json.loads(line)
+        language = {"lang:zh": "zh", "lang:ja": "ja", "lang:th": "th", "encoding:euc-jp": "ja",
+                    "encoding:shift_jis": "ja"}.get(m["case"])
+        if m["warc_type"] == "response" and language in languages:
+            wanted[m["record_id"]] = language
+    pages, extractor = defaultdict(list), HtmlExtractor()
+    for shard in sorted(SHARDS.glob("*.warc.gz")):
+        rows = [r for r in index_warc(str(shard), shard.name) if r["id"] in wanted]
+        for doc in extract_documents(str(shard), rows, extractor) if rows else ():
+            if doc["text"]:
+                pages[wanted[doc["id"]]].append(doc["text"])
+    return pages
+
+
+def cjk_corpus(pages_per_language: int, seed: int, kinds: tuple[str, ...]) -> Corpus:
+    sentences = defaultdict(list)
+    with SENTENCES.open(encoding="utf-8") as lines:
+        for row in map(json.loads, lines):
+            sentences[row["lang"]].append(row["text"])
+    shard_pages = _sample_shard_pages({"zh", "ja", "th"})
+    corpus = Corpus("")
+    for language, joiner in (("zh", ""), ("ja", ""), ("th", " ")):
+        rng = random.Random(seed)
+        originals = []
+        for _ in range(pages_per_language):  # 5 paragraphs of 3 sentences
+            chosen = rng.sample(sentences[language], 15)
+            originals.append("\n".join(joiner.join(chosen[k:k + 3]) for k in range(0, 15, 3)))
+        originals += shard_pages[language]
+        letters = sorted({c for text in originals for c in text if unicodedata.category(c) == "Lo"})
+        add_edited(corpus, originals, Style(language, ""), letters, (0.0025, 0.005, 0.01, 0.02, 0.04), (2, 5), seed,
+                   kinds)
+    corpus.name = f"zh+ja+th edits ({corpus.kinds.count('original')} originals; {'+'.join(kinds)})"
+    return corpus
+
+
+# --- truth, methods, figures
+
+
+def true_pairs(corpus: Corpus, ngram: int, threshold: float) -> set[tuple[int, int]]:
+    """Pairs ``i < j`` whose exact Jaccard reaches ``threshold`` (every pair sharing a shingle is computed)."""
     ids: dict[bytes, int] = {}
     rows, cols = [], []
-    for i, text in enumerate(texts):
-        for s in shingles(text, ngram):
+    for i, (text, language) in enumerate(zip(corpus.texts, corpus.languages, strict=True)):
+        for s in shingles(text, ngram, language):
             rows.append(i)
             cols.append(ids.setdefault(s, len(ids)))
-    x = sparse.csr_matrix((np.ones(len(rows), np.int32), (rows, cols)), shape=(len(texts), len(ids)))
+    x = sparse.csr_matrix((np.ones(len(rows), np.int32), (rows, cols)), shape=(len(corpus.texts), len(ids)))
     sizes = np.asarray(x.sum(axis=1)).ravel()
     shared = sparse.triu(x @ x.T, k=1).tocoo()
     jaccard = shared.data / (sizes[shared.row] + sizes[shared.col] - shared.data)
-    return dict(zip(zip(shared.row.tolist(), shared.col.tolist(), strict=True), jaccard.tolist(), strict=True))
+    keep = jaccard >= threshold
+    return set(zip(shared.row[keep].tolist(), shared.col[keep].tolist(), strict=True))
 
 
-def lsh_candidates(keys: np.ndarray, star: bool) -> set[tuple[int, int]]:
-    """Pairs sharing a key in some band: all pairs of each bucket, or (star) its smallest member with each."""
-    pairs = set()
-    for band in range(keys.shape[1]):
-        buckets = defaultdict(list)
-        for doc, key in enumerate(keys[:, band].tolist()):
-            buckets[key].append(doc)
-        for members in buckets.values():
-            if star:
-                pairs.update((members[0], m) for m in members[1:])
-            else:
-                pairs.update((a, b) for k, a in enumerate(members) for b in members[k + 1:])
-    return pairs
+@dataclass
+class Outcome:
+    kept: list[bool]
+    cluster: list[int]  # a cluster label per document
+    seconds: float
 
 
-def clusters(n: int, pairs) -> list[int]:
-    """Union-find: a root per document."""
+def _fetch_times(n: int, seed: int) -> list[datetime]:
+    rng = random.Random(seed)
+    return [START + timedelta(seconds=rng.randrange(365 * 86400)) for _ in range(n)]
+
+
+def run_job(checkout: Path, corpus: Corpus, fetch_times: list[datetime], workdir: Path, master: str,
+            options: list[str]) -> Outcome:
+    """``jobs/dedup.py`` of ``checkout`` on the corpus, as a subprocess (its own Spark and Python workers)."""
+    source, out = workdir / "docs.jsonl", workdir / f"out-{abs(hash((str(checkout), corpus.name)))}"
+    with source.open("w", encoding="utf-8") as f:
+        for i, (text, language) in enumerate(zip(corpus.texts, corpus.languages, strict=True)):
+            row = {"id": f"d{i:06d}", "text": text, "fetch_time": fetch_times[i].isoformat()}
+            f.write(json.dumps(row | ({"lang": language} if language else {}), ensure_ascii=False) + "\n")
+    env = dict(os.environ, PYTHONPATH=str(checkout), PYSPARK_PYTHON=sys.executable)
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(checkout / "jobs" / "dedup.py"), "--input", str(source), "--output",
+                           str(out), "--master", master, *options], cwd=checkout, env=env, capture_output=True,
+                          text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode:
+        sys.exit(f"{checkout}/jobs/dedup.py failed:\n{proc.stderr[-3000:]}")
+    rows = {r["id"]: r for r in pq.read_table(out, columns=["id", "kept", "cluster_id"]).to_pylist()}
+    index = {f"d{i:06d}": i for i in range(len(corpus.texts))}
+    ordered = [rows[f"d{i:06d}"] for i in range(len(corpus.texts))]
+    return Outcome([r["kept"] for r in ordered], [index[r["cluster_id"]] for r in ordered], seconds)
+
+
+def union_find(n: int, pairs) -> list[int]:
+    """A root per element of ``range(n)``: elements joined by ``pairs``, directly or through others, share it."""
     parent = list(range(n))
 
     def find(i: int) -> int:
@@ -175,124 +380,154 @@ def clusters(n: int, pairs) -> list[int]:
     return [find(i) for i in range(n)]
 
 
-def purity(roots: list[int], groups: list[str]) -> tuple[float, int, int]:
-    """(purity, clusters of 2+ documents, documents in them)."""
+def datasketch_clusters(texts: list[str], languages: list[str | None], config: MinHashConfig) -> list[int]:
+    """The baseline's clusters: datasketch ``MinHash`` per document, ``MinHashLSH(threshold, num_perm)`` per
+    language, every candidate checked by exact Jaccard, union-find over the pairs that pass (a root per document)."""
+    sets = [set(shingles(text, config.ngram, language)) for text, language in zip(texts, languages, strict=True)]
+    indexes: dict[str | None, MinHashLSH] = {}
+    pairs = []
+    for i, (shingle_set, language) in enumerate(zip(sets, languages, strict=True)):
+        if not shingle_set:
+            continue
+        m = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=shingle_hash)
+        m.update_batch(list(shingle_set))
+        if language not in indexes:  # building one is slow (it integrates for its bands and rows)
+            indexes[language] = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
+        lsh = indexes[language]
+        pairs += [(i, j) for j in lsh.query(m) if len(sets[i] & sets[j]) / len(sets[i] | sets[j]) >= config.threshold]
+        lsh.insert(i, m)
+    return union_find(len(texts), pairs)
+
+
+def datasketch_baseline(corpus: Corpus, fetch_times: list[datetime], config: MinHashConfig) -> Outcome:
+    """:func:`datasketch_clusters`, one document kept per cluster as the job prefers."""
+    started = time.perf_counter()
+    roots = datasketch_clusters(corpus.texts, corpus.languages, config)
+    best: dict[int, int] = {}
+    for i, root in enumerate(roots):  # most recent fetch, then smallest id
+        if root not in best or (fetch_times[i], -i) > (fetch_times[best[root]], -best[root]):
+            best[root] = i
+    return Outcome([best[root] == i for i, root in enumerate(roots)], roots, time.perf_counter() - started)
+
+
+def preference_ceiling(truth: set[tuple[int, int]], fetch_times: list[datetime]) -> Outcome:
+    """Keep-and-remove in preference order (the job's rule) on the exact true pairs: what the job would do with
+    every true pair a candidate and verified; a removed document joins the cluster of its most preferred kept
+    near duplicate. A ceiling for any method that keeps the most recent document it can."""
+    started = time.perf_counter()
+    neighbours = defaultdict(set)
+    for a, b in truth:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    n = len(fetch_times)
+    state, cluster = [""] * n, list(range(n))  # "" undecided, then "kept" or "removed"
+    for doc in sorted(range(n), key=lambda i: (-fetch_times[i].timestamp(), i)):
+        if state[doc]:
+            continue
+        state[doc] = "kept"
+        for other in neighbours[doc]:
+            if not state[other]:
+                state[other], cluster[other] = "removed", doc
+    return Outcome([s != "removed" for s in state], cluster, time.perf_counter() - started)
+
+
+def figures(outcome: Outcome, truth: set[tuple[int, int]], n: int) -> dict:
+    """The module docstring's figures for one method's outcome."""
     members = defaultdict(list)
-    for doc, root in enumerate(roots):
-        members[root].append(groups[doc])
-    multi = [m for m in members.values() if len(m) > 1]
-    clustered = sum(len(m) for m in multi)
-    majority = sum(max(m.count(g) for g in set(m)) for m in multi)
-    return (majority / clustered if clustered else 1.0), len(multi), clustered
-
-
-def evaluate(corpus: Corpus, config: MinHashConfig, exact: dict, star: bool = False) -> dict:
-    bands, rows = lsh_params(config)
-    signatures = MinHasher(config.num_perm, config.seed).signatures(corpus.texts, config.ngram)
-    candidates = lsh_candidates(band_keys(signatures, bands, rows), star)
-    accepted = {(a, b) for a, b in candidates
-                if np.count_nonzero(signatures[a] == signatures[b]) >= config.verify_threshold * config.num_perm}
-    truth = {pair for pair, j in exact.items() if j >= config.threshold}
-    tp = len(accepted & truth)
-    roots = clusters(len(corpus.texts), accepted)
-    p, n_clusters, clustered = purity(roots, corpus.groups)
-    doc_precision, doc_recall = document_scores(roots, truth)
-    return {"bands": f"{bands}x{rows}", "true": len(truth), "candidates": len(candidates), "accepted": len(accepted),
-            "tp": tp, "fp": len(accepted - truth), "fn": len(truth - accepted),
-            "precision": tp / len(accepted) if accepted else 1.0, "recall": tp / len(truth) if truth else 1.0,
-            "lsh_recall": len(candidates & truth) / len(truth) if truth else 1.0,
-            "doc_precision": doc_precision, "doc_recall": doc_recall,
-            "purity": p, "clusters": n_clusters, "clustered": clustered, "star": star,
-            "signatures": signatures, "accepted_pairs": accepted, "roots": roots}
-
-
-def document_scores(roots: list[int], truth: set[tuple[int, int]]) -> tuple[float, float]:
-    """(precision, recall) per document: of the documents in clusters of 2+, the fraction with a true near
-    duplicate in the same cluster; of the documents with a true near duplicate, the fraction clustered with one."""
+    for doc, cluster in enumerate(outcome.cluster):
+        members[cluster].append(doc)
+    predicted = {(a, b) for docs in members.values() for k, a in enumerate(docs) for b in docs[k + 1:]}
+    tp = len(predicted & truth)
+    precision = tp / len(predicted) if predicted else 1.0
+    recall = tp / len(truth) if truth else 1.0
     partners = defaultdict(set)
     for a, b in truth:
         partners[a].add(b)
         partners[b].add(a)
-    sizes = defaultdict(int)
-    for root in roots:
-        sizes[root] += 1
-    clustered = [doc for doc, root in enumerate(roots) if sizes[root] > 1]
-    found = {doc for doc in partners if any(roots[other] == roots[doc] for other in partners[doc])}
-    precision = len(found & set(clustered)) / len(clustered) if clustered else 1.0
-    return precision, (len(found) / len(partners) if partners else 1.0)
+    groups = defaultdict(list)
+    for doc, root in enumerate(union_find(n, truth)):
+        groups[root].append(doc)
+    to_remove = sum(len(g) - 1 for g in groups.values())
+    removed = [doc for doc in range(n) if not outcome.kept[doc]]
+    justified = [doc for doc in removed if any(outcome.kept[p] for p in partners[doc])]
+    return {
+        "P": precision, "R": recall, "F1": 2 * precision * recall / (precision + recall) if tp else 0.0,
+        "removal R": len(justified) / to_remove if to_remove else 1.0,
+        "removal P": len(justified) / len(removed) if removed else 1.0,
+        "groups lost": sum(len(g) > 1 and not any(outcome.kept[d] for d in g) for g in groups.values()),
+        "unique removed": sum(not partners[doc] for doc in removed),
+        "removed": len(removed), "to remove": to_remove, "seconds": outcome.seconds,
+    }
 
 
-def print_results_table(rows: list[tuple[str, dict]]) -> None:
-    print(f"  {'':<38} {'':>6} {'pairs':-^62}  {'documents':-^41}")
-    print(f"  {'configuration':<38} {'bands':>6} {'true':>6} {'cand.':>6} {'acc.':>6} {'FP':>5} {'FN':>5} "
-          f"{'prec.':>6} {'recall':>6} {'LSH rec.':>8}  {'prec.':>6} {'recall':>6} {'purity':>6} {'clusters':>13}")
-    for name, r in rows:
-        pairs = (f"{r['true']:>6} {r['candidates']:>6} {r['accepted']:>6} {r['fp']:>5} {r['fn']:>5} "
-                 f"{r['precision']:>6.3f} {r['recall']:>6.3f} {r['lsh_recall']:>8.3f}")
-        if r["star"]:  # only bucket roots are paired: pair scores do not compare, document scores do
-            pairs = f"{'(star edges: see documents)':^62}"
-        print(f"  {name:<38} {r['bands']:>6} {pairs}  {r['doc_precision']:>6.3f} {r['doc_recall']:>6.3f} "
-              f"{r['purity']:>6.3f} {r['clusters']:>4} ({r['clustered']:>4} docs)")
+def print_table(corpus: Corpus, truth: set, results: list[tuple[str, dict]]) -> None:
+    n = len(corpus.texts)
+    r0 = results[0][1]
+    print(f"\n{corpus.name}: {n:,} documents, {len(truth):,} true pairs, {r0['to remove']:,} to remove")
+    print(f"  {'method':<46} {'pair P':>6} {'pair R':>6} {'F1':>5} {'rem. R':>6} {'rem. P':>6} "
+          f"{'groups lost':>11} {'unique rem.':>11} {'removed':>7} {'seconds':>7}")
+    for name, r in results:
+        print(f"  {name:<46} {r['P']:>6.3f} {r['R']:>6.3f} {r['F1']:>5.3f} {r['removal R']:>6.3f} "
+              f"{r['removal P']:>6.3f} {r['groups lost']:>11} {r['unique removed']:>11} {r['removed']:>7} "
+              f"{r['seconds']:>7.0f}")
 
 
-def print_category_table(corpus: Corpus, result: dict, exact: dict, config: MinHashConfig) -> None:
-    """How each category / edit fares against its source or original."""
-    signatures, accepted, roots = result["signatures"], result["accepted_pairs"], result["roots"]
-    by_category = defaultdict(list)
-    for doc, source, category in corpus.labelled:
-        pair = (min(doc, source), max(doc, source))
-        by_category[category].append((
-            exact.get(pair, 0.0),
-            np.count_nonzero(signatures[doc] == signatures[source]) / config.num_perm,
-            pair in accepted,
-            roots[doc] == roots[source],
-        ))
-    print(f"  {'category / edit':<32} {'n':>4} {'exact J: mean':>13} {'min':>5} {'max':>5} {'>=thr':>6} "
-          f"{'est. J':>6} {'pair acc.':>9} {'same cluster':>12}")
-    for category, values in by_category.items():
-        j, est, acc, same = (np.array(v) for v in zip(*values, strict=True))
-        print(f"  {category:<32} {len(values):>4} {j.mean():>13.3f} {j.min():>5.2f} {j.max():>5.2f} "
-              f"{np.mean(j >= config.threshold):>6.0%} {est.mean():>6.3f} {acc.mean():>9.0%} {same.mean():>12.0%}")
+def print_kinds(corpus: Corpus, truth: set, outcomes: list[tuple[str, Outcome]]) -> None:
+    """Per kind of document: how many have a true near duplicate, and the share each method removes."""
+    has_partner = {d for pair in truth for d in pair}
+    by_kind = defaultdict(list)
+    for doc, kind in enumerate(corpus.kinds):
+        by_kind[re.sub(r" step \d+$", " steps", kind)].append(doc)
+    names = [name.split(" (")[0][:14] for name, _ in outcomes]
+    header = " ".join(f"{n:>14}" for n in names)
+    print(f"\n  {'kind of document':<36} {'n':>5} {'has near dup':>12}  removed: {header}")
+    for kind, docs in by_kind.items():
+        shares = [np.mean([not outcome.kept[d] for d in docs]) for _, outcome in outcomes]
+        print(f"  {kind:<36} {len(docs):>5} {np.mean([d in has_partner for d in docs]):>12.0%}  "
+              f"{'':>8}" + " ".join(f"{s:>14.0%}" for s in shares))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default = MinHashConfig()
-    parser.add_argument("--threshold", type=float, default=default.threshold)
-    parser.add_argument("--num-perm", type=int, default=default.num_perm)
-    parser.add_argument("--verify-threshold", type=float, default=default.verify_threshold)
-    parser.add_argument("--bands", type=int, default=default.bands)
-    parser.add_argument("--rows", type=int, default=default.rows)
-    parser.add_argument("--ngram", type=int, default=default.ngram)
-    parser.add_argument("--article-chars", type=int, default=12_000, help="wikitext2 articles are cut to this")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic edits")
-    args = parser.parse_args()
-    for path in (CLOUGH, ARTICLES):
+    parser.add_argument("--corpora", default="clough,edits,cjk", help="comma-separated: clough, edits, cjk")
+    parser.add_argument("--before", type=Path, help="another checkout whose jobs/dedup.py is measured too")
+    parser.add_argument("--threshold", type=float, default=default.threshold, help="of the truth and the baseline")
+    parser.add_argument("--doc-chars", type=int, default=12_000, help="articles and pages are cut to this")
+    parser.add_argument("--web-pages", type=int, default=100, help="web pages among the edits corpus's originals")
+    parser.add_argument("--cjk-pages", type=int, default=20, help="lingua pages per language")
+    parser.add_argument("--edit-kinds", default=",".join(EDIT_KINDS),
+                        help="derived copies in the edits and cjk corpora: graded, mixes, chains (comma-separated)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the edits and the fetch times")
+    parser.add_argument("--master", default="local[2]", help="Spark master of the jobs")
+    args, options = parser.parse_known_args()
+    options = [o for o in options if o != "--"]
+    for path in (CLOUGH, ARTICLES, PAGES, SENTENCES):
         if not path.exists():
             sys.exit(f"{path} not found: ../shared/data must sit beside the checkout")
-    started = time.perf_counter()
-    config = replace(default, threshold=args.threshold, num_perm=args.num_perm, ngram=args.ngram,
-                     verify_threshold=args.verify_threshold, bands=args.bands, rows=args.rows)
-    configurations = [
-        ("configured", config, False),
-        ("configured, star verification", config, True),
-        ("no verification", replace(config, verify_threshold=0.0), False),
-        ("verify at the threshold", replace(config, verify_threshold=config.threshold), False),
-        ("datasketch's optimum (bands, rows 0)", replace(config, bands=0, rows=0), False),
-        ("FineWeb's num_perm 112, 14 x 8", replace(config, num_perm=112, bands=14, rows=8), False),
-        ("num_perm 256, datasketch's optimum", replace(config, num_perm=256, bands=0, rows=0), False),
-    ]
-    print(f"threshold {config.threshold} (exact Jaccard of {config.ngram}-word shingle sets), configured: "
-          f"num_perm {config.num_perm}, verify_threshold {config.verify_threshold}")
-    for corpus in (clough_corpus(), synthetic_corpus(args.article_chars, args.seed)):
-        exact = exact_jaccard_pairs(corpus.texts, config.ngram)
-        n_pairs = len(corpus.texts) * (len(corpus.texts) - 1) // 2
-        print(f"\n{corpus.name}: {n_pairs} pairs, {len(exact)} share a shingle")
-        results = [(name, evaluate(corpus, c, exact, star)) for name, c, star in configurations]
-        print_results_table(results)
-        print("\n  by category / edit, against the source / original (configured):")
-        print_category_table(corpus, results[0][1], exact, config)
-    print(f"\n{time.perf_counter() - started:.0f} s")
+    config = MinHashConfig(threshold=args.threshold)
+    kinds = tuple(args.edit_kinds.split(","))
+    builders = {"clough": clough_corpus,
+                "edits": lambda: edits_corpus(args.doc_chars, args.web_pages, args.seed, kinds),
+                "cjk": lambda: cjk_corpus(args.cjk_pages, args.seed, kinds)}
+    print(f"truth: exact Jaccard of word {config.ngram}-gram sets >= {config.threshold}; job options: "
+          f"{' '.join(options) or '(defaults)'}")
+    with tempfile.TemporaryDirectory(prefix="eval-minhash-") as tmp:
+        for name in args.corpora.split(","):
+            corpus = builders[name]()
+            truth = true_pairs(corpus, config.ngram, config.threshold)
+            fetch_times = _fetch_times(len(corpus.texts), args.seed)
+            outcomes = [(f"jobs/dedup.py ({REPO.name})", run_job(REPO, corpus, fetch_times, Path(tmp), args.master,
+                                                                  options))]
+            if args.before:
+                outcomes.append((f"jobs/dedup.py ({args.before.name})",
+                                 run_job(args.before.resolve(), corpus, fetch_times, Path(tmp), args.master, [])))
+            lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
+            outcomes.append((f"datasketch LSH {lsh.b}x{lsh.r} + exact + union-find",
+                             datasketch_baseline(corpus, fetch_times, config)))
+            outcomes.append(("ceiling: keep-and-remove on the true pairs", preference_ceiling(truth, fetch_times)))
+            print_table(corpus, truth, [(n, figures(o, truth, len(corpus.texts))) for n, o in outcomes])
+            print_kinds(corpus, truth, outcomes)
 
 
 if __name__ == "__main__":
