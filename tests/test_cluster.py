@@ -118,6 +118,7 @@ def test_the_documented_recipe_runs_on_a_standalone_cluster(spark, packed_env, s
                str(REPO / "jobs" / "curate.py"), "--input", str(SHARD), "--output", str(out)]
     # Submitted from the user's environment (the project's virtualenv active), as README says.
     user_env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}
+    user_env["PATH"] = os.pathsep.join([str(BIN), user_env.get("PATH", "")])  # as `. .venv/bin/activate` does
     proc = subprocess.run(command, cwd=REPO, env=user_env, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
     assert f"(Spark master {url})" in proc.stdout
