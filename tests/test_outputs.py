@@ -7,6 +7,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import FIXTURES, output_rows
 
 from pipeline.config import CurateConfig
 
@@ -65,3 +66,16 @@ def test_config_and_versions_are_saved(sample_output, tmp_path):
     text = (out / "config.toml").read_text()
     assert "# trafilatura: " in text and "# lid.176: sha256:" in text
     assert stats.versions["llama3-curation"] and stats.versions["pyspark"]
+
+
+def test_rejected_rows_are_left_out_when_asked(spark, tmp_path):
+    """``--io.write-rejected false``: no ``rejected/`` file at all (neither records dropped before extraction nor
+    documents dropped after it), while the kept documents and the accounting are as usual."""
+    from pipeline.spark.curate import run_curation
+
+    config = CurateConfig().updated({"io": {"input": str(FIXTURES / "warc" / "warcfile.warc.gz"),
+                                            "output": str(tmp_path), "write_rejected": False}})
+    stats = run_curation(spark, config, log=lambda line: None)
+    assert stats.balanced and stats.kept > 0 and stats.records_read > stats.kept
+    assert len(output_rows(tmp_path / "documents")) == stats.kept
+    assert not list((tmp_path / "rejected").rglob("*.parquet"))

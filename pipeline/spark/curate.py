@@ -70,8 +70,8 @@ RUN_FILE = "run.json"
 DAMAGE = ("read_error", "oversized_header")
 _MARKER_SCHEMA = ("source_file string, read struct<records: long, damaged: long, recovered: long, "
                   "bytes_skipped: long, complete: boolean>")
-# Config fields that change where or whether a run is written, not what it computes.
-_NOT_IDENTITY = {("io", "output"), ("io", "overwrite"), ("io", "keep_work")}
+# Config fields that do not change what a run computes: where and whether it is written, how often it reports.
+_NOT_IDENTITY = {("io", "output"), ("io", "overwrite"), ("io", "keep_work"), ("spark", "progress_seconds")}
 
 
 class RunConflict(Exception):
@@ -217,6 +217,8 @@ class CurationRun:
                                          "--overwrite to start over."]))
         if self.workdir.phase_done(WRITE):
             self.log(f"curate: {output} already holds this finished run; nothing to do (--overwrite to redo it)")
+            if not self.config.io.keep_work:
+                self._remove_work_files()  # a crash during the first run's clean-up left some behind
             return RunStats.from_dict(self.workdir.read_json(self.workdir.path("stats.json")))
         self.log(f"curate: resuming the unfinished run in {output}")
         return None
@@ -229,7 +231,10 @@ class CurationRun:
         finished = self._start(paths)
         if finished is not None:
             return finished
-        self.spark.sparkContext.setCheckpointDir(self.workdir.work("_checkpoints"))
+        context = self.spark.sparkContext
+        if not context.getConf().contains("spark.checkpoint.dir"):  # the user's --conf wins
+            # MinHash removal checkpoints its rounds reliably: this run's own place, which every executor reaches
+            context.setCheckpointDir(self.workdir.work(DEDUP, "checkpoints"))
         self._index(paths)
         self._phase(PLAN, lambda: self._plan(paths))
         units = [Unit(unit, records) for unit, records in sorted(self.workdir.phase_done(PLAN)["units"].items())]
@@ -313,6 +318,8 @@ class CurationRun:
             self.workdir.remove(self.workdir.path(folder))
         describe(sc, WRITE, "documents/ and rejected/")
         documents = as_rejected(final)
+        if not cfg.io.write_rejected:
+            documents = documents.where(F.col("stage").isNull())
         if cfg.spark.output_files:
             documents = documents.coalesce(cfg.spark.output_files)
         struct_fields = map_keys(final, ["signals", "scores"])

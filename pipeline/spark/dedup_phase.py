@@ -28,7 +28,7 @@ from pipeline.heuristics.dirty_words import is_adult_site
 from pipeline.passes import enabled
 from pipeline.registry import EXTRACT
 from pipeline.safety.pii import is_pii_heavy_domain
-from pipeline.spark.dedup_stages import _group_column, ensure_checkpoint_dir, line_removals, near_duplicate_removals
+from pipeline.spark.dedup_stages import _group_column, line_removals, near_duplicate_removals
 from pipeline.spark.unit_tasks import DEDUP, read_pass
 from pipeline.spark.units import describe
 from pipeline.spark.workdir import WorkDir
@@ -115,8 +115,6 @@ class DedupPhase:
                 "id", _group_column(cfg.minhash.group_by).alias("group"), "fetch_time",
                 F.col("minhash").alias("signature"))
             texts = kept.select("id", "text", "language")  # read only for the candidates that need exact Jaccard
-            # each removal round is checkpointed: under the output unless spark.checkpoint.dir names a place
-            ensure_checkpoint_dir(self.spark, self.workdir.work(DEDUP, "checkpoints"))
             removed = self._step("minhash", lambda: near_duplicate_removals(signed, texts, cfg.minhash))
             decisions.append(removed.join(kept.select("id", "unit"), "id").select(
                 "id", "unit", F.lit("minhash_dedup").alias("stage"), F.lit("minhash_duplicate").alias("reason"),

@@ -276,16 +276,13 @@ def _priority():
     return F.struct(F.coalesce(-F.unix_micros("fetch_time"), F.lit(_UNDATED)).alias("t"), F.col("id").alias("id"))
 
 
-def ensure_checkpoint_dir(spark: SparkSession, default: str | None = None) -> None:
+def ensure_checkpoint_dir(spark: SparkSession) -> None:
     """Reliable checkpoints (files an executor's loss does not take away; local checkpoints cannot be recomputed)
-    need a directory every executor reaches: ``spark.checkpoint.dir`` (or one set before), else ``default`` (the
-    curate job's, under its output). Without either, in local mode, where one file system is shared, a temporary
-    directory is made (and removed at exit); elsewhere their absence is an error."""
+    need a directory every executor reaches: the job's, or ``spark.checkpoint.dir``. In local mode, where one
+    file system is shared, a temporary directory is made when none is set (and removed at exit); elsewhere its
+    absence is an error."""
     context = spark.sparkContext
     if context.getCheckpointDir() is not None:
-        return
-    if default is not None:
-        context.setCheckpointDir(default)
         return
     if not context.master.startswith("local"):
         raise RuntimeError("MinHash dedup needs a checkpoint directory on storage every executor reaches: "

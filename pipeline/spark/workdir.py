@@ -9,7 +9,7 @@ Layout under ``OUT/_work/`` (names starting with ``_`` or ``.`` are invisible to
   every marker records the fingerprint of the run's config and inputs (``run.json``);
 - ``<phase>/...`` written by Spark, and ``_phases/<phase>.json``: a Spark phase's output and its marker, written
   after Spark's job commit;
-- ``_checkpoints/``: reliable checkpoints of iterative Spark computations.
+- ``dedup/checkpoints/``: reliable checkpoints of MinHash removal's rounds (unless ``spark.checkpoint.dir`` is set).
 
 Every write is atomic: to a hidden temporary name, then renamed, so a reader never sees half a file. Paths are
 local or any fsspec URL; Spark gets the same locations (``s3a://`` for Hadoop, read as ``s3://`` by fsspec).
