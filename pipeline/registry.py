@@ -52,7 +52,10 @@ class StepLine:
     @property
     def config_class(self) -> type | None:
         """The config dataclass of the step: the type of its constructor's default ``config``."""
-        default = inspect.signature(self.step).parameters["config"].default
+        config = inspect.signature(self.step).parameters.get("config")
+        if config is None:
+            raise TypeError(f"{self.step.__name__}: a step's constructor takes its config section as `config=...`")
+        default = config.default
         return type(default) if is_dataclass(default) else None
 
 
@@ -72,6 +75,10 @@ STEPS = (
     StepLine(FILTER, DirtyWordsVerdict, "dirty_words", per_language=True),
     StepLine(FILTER, TokenBins, "token_kl", per_language=True),
 )
+_UNLISTED = sorted({line.step.stage for line in STEPS} - set(STAGES))
+if _UNLISTED:  # caught at import, not by the statistics at the end of a run
+    raise ValueError(f"steps of stages {_UNLISTED} that STAGES does not list: add a new stage's name to STAGES, "
+                     "at its place in the paper's order")
 # The signal in which each stage that shortens kept documents records the bytes it removed.
 TRIM_SIGNALS = {line.step.stage: line.step.trimmed_signal for line in STEPS if getattr(line.step, "trimmed_signal", "")}
 # Sections a document filter reads per language (the others are global: a per-language value would be ignored).
