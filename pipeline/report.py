@@ -21,12 +21,10 @@ import sys
 from collections.abc import Sequence
 
 import matplotlib
+from matplotlib.figure import Figure  # not pyplot: no backend chosen, nothing changed for a caller's own plots
+from matplotlib.ticker import FuncFormatter, NullLocator
 
-matplotlib.use("Agg")  # no display on a driver; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, NullLocator  # noqa: E402
-
-from pipeline.spark.workdir import WorkDir  # noqa: E402
+from pipeline.spark.workdir import WorkDir
 
 REPORT_JSON, REPORT_HTML, STATS_JSON = "report.json", "report.html", "stats.json"
 TOP_LANGUAGES = 30  # languages drawn in the bar chart (the table lists all)
@@ -34,7 +32,8 @@ MARKED_FENCES = 6  # per-language token-KL fences drawn on the chart (all are li
 KEPT, DROPPED_HERE, DROPPED_OTHER = "#3b6fb6", "#d1495b", "#b8b8b8"
 # tab20's strong colours but blue and grey (kept, and dropped elsewhere, in the histograms): 8 for the 7 stages
 # from language ID on, so that a stage has the same colour in every run
-_STAGE_COLOURS = [colour for i, colour in enumerate(plt.get_cmap("tab20").colors) if i % 2 == 0 and i not in (0, 14)]
+_STAGE_COLOURS = [colour for i, colour in enumerate(matplotlib.colormaps["tab20"].colors)
+                  if i % 2 == 0 and i not in (0, 14)]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#222;
@@ -69,9 +68,8 @@ def _esc(value) -> str:
 def _svg(figure) -> str:
     """``figure`` as an inline ``<svg>`` element (text kept as text: smaller, and searchable in the page)."""
     buffer = io.StringIO()
-    with plt.rc_context({"svg.fonttype": "none", "font.sans-serif": ["DejaVu Sans"]}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.sans-serif": ["DejaVu Sans"]}):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
-    plt.close(figure)
     text = buffer.getvalue()
     text = re.sub(r">\s+<", "><", re.sub(r"<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S))
     # a tenth of a point is finer than a screen pixel, and the paths' coordinates get less than half as long
@@ -97,7 +95,8 @@ def _funnel(stats: dict) -> str:
     table = ("<table id=funnel><tr><th class=l>stage</th><th>docs in</th><th>docs out</th><th>dropped</th>"
              f"<th>MB in</th><th>MB out</th><th class=l>drop reasons</th></tr>{rows}</table>")
     names = [s["stage"] for s in stages][::-1]
-    figure, axes = plt.subplots(1, 2, figsize=(11, 0.25 * len(stages) + 0.9))
+    figure = Figure(figsize=(11, 0.25 * len(stages) + 0.9))
+    axes = figure.subplots(1, 2)
     for ax, key, unit in ((axes[0], "docs", "documents"), (axes[1], "bytes", "MB")):
         scale = 1e6 if key == "bytes" else 1
         ins = [s[f"{key}_in"] / scale for s in stages][::-1]
@@ -130,7 +129,8 @@ def _languages(stats: dict) -> str:
              + f"<th>kept</th><th>tokens</th></tr>{rows}</table>")
     top = sorted(languages.items(), key=lambda item: -item[1]["labelled"])[:TOP_LANGUAGES][::-1]
     names = [language for language, _ in top]
-    figure, ax = plt.subplots(figsize=(5.2, 0.2 * len(top) + 1.0))
+    figure = Figure(figsize=(5.2, 0.2 * len(top) + 1.0))
+    ax = figure.subplots()
     left = [entry["kept"] for _, entry in top]
     ax.barh(names, left, color=KEPT, label="kept")
     for stage in stages:
@@ -165,7 +165,8 @@ def _histogram(chart: dict) -> str:
     kept = chart["kept"]["counts"]
     here = [a + b for a, b in zip(kept, chart["dropped_here"]["counts"], strict=True)]
     total = [a + b for a, b in zip(here, chart["dropped_other"]["counts"], strict=True)]
-    figure, ax = plt.subplots(figsize=(4.2, 2.5))
+    figure = Figure(figsize=(4.2, 2.5))
+    ax = figure.subplots()
     for values, colour in ((total, DROPPED_OTHER), (here, DROPPED_HERE), (kept, KEPT)):
         ax.stairs(*_merged_steps([v or 0.1 for v in values], edges), baseline=0.1, fill=True, color=colour,
                   linewidth=0)

@@ -114,9 +114,10 @@ def threshold_overrides(config: CurateConfig) -> dict[str, list[str]]:
     return found
 
 
-# The signals that explain each drop reason (fnmatch patterns over signal names; language_score is a column).
+# The signals that explain each drop reason (fnmatch patterns over signal names; language_score is a column,
+# which the report and the inspect command show for every document).
 REASON_SIGNALS = {
-    "low_language_confidence": (LANGUAGE_SCORE, "language_runner_up_score"),
+    "low_language_confidence": ("language_runner_up_score",),
     "pii_heavy_domain": ("pii_count", "pii_per_1k_words", "pii_dense"),
     "empty_after_line_dedup": ("line_dedup_removed_*",),
     "too_short_after_line_dedup": ("line_dedup_removed_*", "tokens"),

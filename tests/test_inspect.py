@@ -57,6 +57,7 @@ def test_a_signal_range_over_kept_and_rejected(sample_output, capsys):
     assert text.count("gopher_dup_line_frac ") == len(expected)  # the condition's signal is printed
     low = {id_ for id_, row in {**documents, **rejected}.items()
            if row["language_score"] is not None and row["language_score"] < 0.65}
+    assert low
     ids, _ = _inspect(capsys, str(out), "--signal", "language_score<0.65", "-n", "50")
     assert set(ids) == low and all(rejected[id_]["reason"] == "low_language_confidence" for id_ in ids)
 

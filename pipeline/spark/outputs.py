@@ -10,9 +10,11 @@ Each Spark task writes its own files with pyarrow (``documents/language=<l>/part
   folder's value, so that the two agree when a reader has both;
 - ``signals`` and ``scores`` are structs with one double field per signal or classifier name that occurs in the
   run (null where a document has none): Hugging Face ``datasets`` cannot load Parquet maps;
-- timestamps are UTC microseconds. Spark reads the per-unit files of the last pass in ~128 MB
-splits, so there are as many files per language as splits, not as units. Each file is written to a temporary name
-and renamed, with names fixed by the task's partition: a retried task replaces its own files.
+- timestamps are UTC microseconds.
+
+Spark reads the per-unit files of the last pass in ~128 MB splits, so there are as many files per language as
+splits, not as units. Each file is written to a temporary name and renamed, with names fixed by the task's
+partition: a retried task replaces its own files.
 """
 
 from __future__ import annotations
